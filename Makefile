@@ -1,0 +1,71 @@
+# arbqos: `make demo` runs the whole stack locally, `make test` runs every check.
+# Setup is idempotent: each step checks what is already there and says what it does.
+
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP_PY := $(VENV)/.arbqos-installed
+STAMP_NPM := node_modules/.arbqos-installed
+
+.PHONY: setup setup-python setup-system setup-node test lint typecheck pytest demo bench render evidence clean
+
+setup: setup-system setup-python setup-node
+
+setup-python: $(STAMP_PY)
+
+$(STAMP_PY): pyproject.toml constraints.txt
+	@if [ ! -x $(BIN)/python ]; then echo "setup: creating virtualenv $(VENV)"; $(PYTHON) -m venv $(VENV); fi
+	@echo "setup: installing arbqos and its dev tools into $(VENV) (pip, pinned by constraints.txt)"
+	@$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
+	@$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev]'
+	@touch $@
+	@echo "setup: python packages ready"
+
+setup-system:
+	@missing=""; \
+	command -v promtool >/dev/null 2>&1 || missing="$$missing prometheus"; \
+	command -v amtool >/dev/null 2>&1 || missing="$$missing prometheus-alertmanager"; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" != "0" ]; then echo "setup: need Debian packages:$$missing (run as root or install them)"; exit 1; fi; \
+	  echo "setup: apt-get update"; apt-get update -q >/dev/null; \
+	  echo "setup: apt-get install$$missing"; \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$missing >/dev/null; \
+	else echo "setup: prometheus, promtool, alertmanager and amtool already installed"; fi
+
+setup-node: $(STAMP_NPM)
+
+$(STAMP_NPM): package.json package-lock.json
+	@echo "setup: npm ci (anvil and solc-js from package-lock.json)"
+	@npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+	@echo "setup: node tools ready: $$(./node_modules/.bin/anvil --version | head -n1)"
+
+lint: setup-python
+	@echo "check: ruff"
+	@$(BIN)/ruff check src tests bench
+
+typecheck: setup-python
+	@echo "check: mypy src/"
+	@$(BIN)/mypy
+
+pytest: setup
+	@echo "check: pytest"
+	@$(BIN)/python -m pytest -q -p no:cacheprovider
+
+test: setup lint typecheck pytest
+
+demo: setup
+	@$(BIN)/arbqos demo
+
+bench: setup
+	@set -e; for b in bench/*.py; do echo "bench: $$b"; $(BIN)/python $$b; done
+
+render: setup-python
+	@$(BIN)/arbqos render
+
+evidence: setup
+	@$(BIN)/arbqos evidence --out evidence
+
+clean:
+	rm -rf $(VENV) node_modules .mypy_cache .ruff_cache build src/*.egg-info

@@ -1,0 +1,30 @@
+"""Metric names, label sets and bucket layouts shared by services and generators."""
+
+from arbqos.metrics.definitions import (
+    CHAINS,
+    METRICS,
+    ORDER_RESULTS,
+    PAUSE_SOURCES,
+    PHASES,
+    VENUES,
+    MetricSpec,
+    accept_time_buckets,
+    format_le,
+    stake_fraction_buckets,
+)
+from arbqos.metrics.registry import create_metric, create_metrics
+
+__all__ = [
+    "CHAINS",
+    "METRICS",
+    "ORDER_RESULTS",
+    "PAUSE_SOURCES",
+    "PHASES",
+    "VENUES",
+    "MetricSpec",
+    "accept_time_buckets",
+    "create_metric",
+    "create_metrics",
+    "format_le",
+    "stake_fraction_buckets",
+]

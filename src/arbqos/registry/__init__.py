@@ -1,0 +1,21 @@
+"""RuntimeRegistry: live chain health, gas and balances, local or served by the orchestrator."""
+
+from arbqos.registry.local import RuntimeRegistry
+from arbqos.registry.model import (
+    BankSource,
+    ChainHealth,
+    RegistrySnapshot,
+    RuntimeRegistryAPI,
+    SequencerStatus,
+    WalletBalance,
+)
+
+__all__ = [
+    "BankSource",
+    "ChainHealth",
+    "RegistrySnapshot",
+    "RuntimeRegistry",
+    "RuntimeRegistryAPI",
+    "SequencerStatus",
+    "WalletBalance",
+]
