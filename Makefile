@@ -2,11 +2,14 @@
 # Setup is idempotent: each step checks what is already there and says what it does.
 
 SHELL := /bin/bash
+.SHELLFLAGS := -o pipefail -c
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP_PY := $(VENV)/.arbqos-installed
 STAMP_NPM := node_modules/.arbqos-installed
+# pip prints a warning per missing local index folder on some machines; keep real errors.
+PIP_FILTER := { grep -v "^WARNING: Location '" || true; }
 
 .PHONY: setup setup-python setup-system setup-node test lint typecheck pytest demo bench render evidence clean
 
@@ -17,8 +20,8 @@ setup-python: $(STAMP_PY)
 $(STAMP_PY): pyproject.toml constraints.txt
 	@if [ ! -x $(BIN)/python ]; then echo "setup: creating virtualenv $(VENV)"; $(PYTHON) -m venv $(VENV); fi
 	@echo "setup: installing arbqos and its dev tools into $(VENV) (pip, pinned by constraints.txt)"
-	@$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
-	@$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev]'
+	@$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip 2>&1 | $(PIP_FILTER)
+	@$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev]' 2>&1 | $(PIP_FILTER)
 	@touch $@
 	@echo "setup: python packages ready"
 
@@ -42,8 +45,9 @@ $(STAMP_NPM): package.json package-lock.json
 	@echo "setup: node tools ready: $$(./node_modules/.bin/anvil --version | head -n1)"
 
 lint: setup-python
-	@echo "check: ruff"
+	@echo "check: ruff (lint and format)"
 	@$(BIN)/ruff check src tests bench
+	@$(BIN)/ruff format --check --quiet src tests bench
 
 typecheck: setup-python
 	@echo "check: mypy src/"
