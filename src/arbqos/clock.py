@@ -52,6 +52,8 @@ class FakeClock:
     """
 
     def __init__(self, start: datetime | None = None, monotonic_start: float = 0.0) -> None:
+        if start is not None and start.tzinfo is None:
+            raise ValueError("FakeClock start must be timezone-aware, e.g. tzinfo=UTC")
         self._wall0 = start or datetime(2026, 11, 26, 0, 0, 0, tzinfo=UTC)
         self._mono0 = monotonic_start
         self._elapsed = 0.0
@@ -77,8 +79,16 @@ class FakeClock:
 
 
 def format_ts(moment: datetime) -> str:
-    """Format a datetime as ISO 8601 UTC with milliseconds and `Z` (`2026-11-26T13:50:58.123Z`)."""
-    if moment.tzinfo is None:
+    """Format a datetime as ISO 8601 UTC with milliseconds and `Z` (`2026-11-26T13:50:58.123Z`).
+
+    Sub-millisecond digits are truncated, never rounded up, so a stamp never shows a moment
+    that has not happened yet and `23:59:59.9996` stays on its own UTC day (the day its log
+    line is filed under).
+
+    Raises:
+        ValueError: `moment` is naive (has no timezone).
+    """
+    if moment.tzinfo is None or moment.utcoffset() is None:
         raise ValueError("naive datetime: arbqos only formats timezone-aware UTC times")
     utc = moment.astimezone(UTC)
     return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"

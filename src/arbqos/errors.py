@@ -9,34 +9,45 @@ class ArbqosError(Exception):
     """Base class of every error arbqos raises on purpose."""
 
 
+class _Marker:
+    """A value placeholder that renders as `<name>` (never as a real value)."""
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+    def __repr__(self) -> str:
+        return f"<{self._name}>"
+
+
+MISSING: object = _Marker("missing")
+"""The issue has no value to show (a required key is absent, or the problem is the whole file)."""
+REDACTED_VALUE: object = _Marker("redacted")
+"""The value looked like a secret and is never echoed."""
+
+
 @dataclass(frozen=True)
 class ConfigIssue:
-    """One problem found in the configuration: where it is, what it holds, what is expected."""
+    """One problem found in the configuration: where it is, what it holds, what is expected.
+
+    >>> ConfigIssue("config/exec.yml:2", "exec.fill_ratio_min", 0, "expected a number > 0").render()
+    'config/exec.yml:2: exec.fill_ratio_min = 0: expected a number > 0'
+    """
 
     origin: str
     """`config/exec.yml:3`, `env:ARBQOS__EXEC__FILL_RATIO_MIN`, `cli`, or `default`."""
     path: str
-    """Dotted key path, e.g. `exec.fill_ratio_min`."""
+    """Dotted key path, e.g. `exec.fill_ratio_min`; empty when the problem is a whole file."""
     value: object
+    """The offending value, `MISSING` when there is none, `REDACTED_VALUE` for secrets."""
     message: str
+    """What is wrong and what is expected."""
 
     def render(self) -> str:
         """Return the one-line message shown to the operator."""
-        if not self.path:
-            return f"{self.origin}: {self.message}"
-        shown = "<missing>" if self.value is _MISSING else repr(self.value)
-        return f"{self.origin}: {self.path} = {shown}: {self.message}"
-
-
-class _Missing:
-    """Marker for a required key that has no value."""
-
-    def __repr__(self) -> str:
-        return "<missing>"
-
-
-_MISSING = _Missing()
-MISSING: object = _MISSING
+        where = f"{self.origin}: {self.path}" if self.path else self.origin
+        if self.value is MISSING:
+            return f"{where}: {self.message}"
+        return f"{where} = {self.value!r}: {self.message}"
 
 
 class ConfigError(ArbqosError, ValueError):
@@ -44,7 +55,8 @@ class ConfigError(ArbqosError, ValueError):
 
     def __init__(self, issues: list[ConfigIssue]) -> None:
         self.issues = issues
-        lines = [f"invalid configuration ({len(issues)} error{'s' if len(issues) != 1 else ''}):"]
+        count = len(issues)
+        lines = [f"invalid configuration ({count} error{'s' if count != 1 else ''}):"]
         lines += [f"  {issue.render()}" for issue in issues]
         super().__init__("\n".join(lines))
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import typing
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,18 +12,12 @@ from typing import Any
 from pydantic import ValidationError
 
 from arbqos.config.hashing import config_hash
-from arbqos.config.layers import (
-    Layer,
-    annotation_at,
-    cli_layer,
-    env_layer,
-    find_secret_material,
-    flatten,
-    read_yaml_layer,
-    unwrap_optional,
-)
-from arbqos.config.schema import SECTIONS, ArbqosConfig
-from arbqos.errors import MISSING, ConfigError, ConfigIssue
+from arbqos.config.introspect import annotation_at, unwrap
+from arbqos.config.issues import cross_section_issues, finalize, issues_from_validation
+from arbqos.config.layers import Layer, cli_layer, env_layer, flatten, read_yaml_layer, walk_values
+from arbqos.config.schema import ArbqosConfig
+from arbqos.config.secrets import KEY_BY_NAME, KEY_BY_VALUE, is_secret_name, looks_like_secret
+from arbqos.errors import REDACTED_VALUE, ConfigError, ConfigIssue
 
 SOURCE_KINDS = ("default", "file", "env", "cli")
 
@@ -54,148 +49,103 @@ def load_config(
         ConfigError: listing every problem found, each with origin, key path, value and fix.
     """
     layers = [read_yaml_layer(config_dir), env_layer(env or {}), cli_layer(overrides)]
-    issues: list[ConfigIssue] = []
-    secret_paths: set[str] = set()
-    for layer in layers:
-        issues += layer.issues
-        found = find_secret_material(layer)
-        secret_paths.update(issue.path for issue in found)
-        issues += found
+    issues = [issue for layer in layers for issue in layer.issues]
+    secrets = [issue for layer in layers for issue in secret_issues(layer)]
     merged, origins = merge_layers(layers)
-    anchors = {k: v for layer in layers for k, v in layer.anchors.items()}
-    sections: dict[str, Any] = {}
-    for name, model in SECTIONS.items():
-        try:
-            sections[name] = model.model_validate(merged.get(name, {}))
-        except ValidationError as err:
-            issues += [
-                issue
-                for issue in _issues_from(err, name, origins, anchors)
-                if not any(issue.path.startswith(p) for p in secret_paths)
-            ]
-    if not issues:
-        config = ArbqosConfig.model_validate(sections)
-        issues += cross_section_issues(config, origins, anchors)
-        if not issues:
-            return LoadedConfig(
-                config=config, hash=config_hash(config), sources=_sources(config, origins)
-            )
-    raise ConfigError(_unique(issues))
+    config: ArbqosConfig | None = None
+    try:
+        config = ArbqosConfig.model_validate(merged)
+    except ValidationError as err:
+        secret_paths = [issue.path for issue in secrets]
+        issues += [
+            issue
+            for issue in issues_from_validation(err, origins)
+            if not any(_is_within(issue.path, p) for p in secret_paths)
+        ]
+    issues += secrets
+    if config is not None and not issues:
+        issues += cross_section_issues(config, origins)
+    if issues or config is None:
+        raise ConfigError(finalize(issues, origins))
+    return LoadedConfig(config=config, hash=config_hash(config), sources=_sources(config, origins))
+
+
+def secret_issues(layer: Layer) -> list[ConfigIssue]:
+    """Refuse keys named like a private key and values that look like one; never echo them."""
+    found: list[ConfigIssue] = []
+    for path, value in walk_values(layer.data, ""):
+        named = next((p for p in _prefixes(path) if is_secret_name(p.rpartition(".")[2])), None)
+        if named is not None and not any(i.path == named for i in found):
+            found.append(_secret_issue(layer, named, KEY_BY_NAME))
+        elif named is None and looks_like_secret(value):
+            found.append(_secret_issue(layer, path, KEY_BY_VALUE))
+    return found
+
+
+def _secret_issue(layer: Layer, path: str, message: str) -> ConfigIssue:
+    origin = layer.origins.get(path, layer.kind)
+    return ConfigIssue(_short(origin), path, REDACTED_VALUE, message)
+
+
+def _prefixes(path: str) -> list[str]:
+    parts = path.split(".")
+    return [".".join(parts[: i + 1]) for i in range(len(parts))]
+
+
+def _is_within(path: str, ancestor: str) -> bool:
+    return path == ancestor or path.startswith(ancestor + ".")
 
 
 def merge_layers(layers: Sequence[Layer]) -> tuple[dict[str, Any], dict[str, str]]:
-    """Deep-merge layer data (later wins, lists replace) and their leaf origins."""
-    merged: dict[str, Any] = {}
+    """Deep-merge the built-in defaults and the layers (later wins); return data and origins.
+
+    Lists replace. A YAML file that writes a whole entry mapping (`risk.wallets`,
+    `endpoints.chains`) replaces the default mapping; env and `--set` change single entries.
+    """
+    merged: dict[str, Any] = ArbqosConfig().model_dump()
     origins: dict[str, str] = {}
     for layer in layers:
-        _deep_merge(merged, layer.data)
-        for path, origin in layer.origins.items():
-            for known in [p for p in origins if p == path or p.startswith(path + ".")]:
-                del origins[known]
-            origins[path] = origin
+        _deep_merge(merged, layer.data, "", replace_mappings=layer.kind == "file")
+        for path in sorted(layer.origins, key=lambda p: p.count(".")):
+            if not isinstance(_value_at(layer.data, path), dict):
+                for known in [p for p in origins if p.startswith(path + ".")]:
+                    del origins[known]
+            origins[path] = layer.origins[path]
     return merged, origins
 
 
-def _deep_merge(into: dict[str, Any], new: Mapping[str, Any]) -> None:
+def _deep_merge(
+    into: dict[str, Any], new: Mapping[str, Any], prefix: str, *, replace_mappings: bool
+) -> None:
     for key, value in new.items():
-        if isinstance(value, dict) and isinstance(into.get(key), dict):
-            _deep_merge(into[key], value)
+        path = f"{prefix}.{key}" if prefix else str(key)
+        target = into.get(key)
+        replace = replace_mappings and _is_entry_mapping(path)
+        if isinstance(value, dict) and isinstance(target, dict) and not replace:
+            _deep_merge(target, value, path, replace_mappings=replace_mappings)
         else:
             into[key] = copy.deepcopy(value)
 
 
-def _origin_of(path: str, origins: Mapping[str, str], anchors: Mapping[str, str]) -> str:
-    """Find where `path` (or its nearest ancestor) was set; `default` when no layer set it."""
-    for table in (origins, anchors):
-        probe = path
-        while probe:
-            if probe in table:
-                return _short(table[probe])
-            probe = probe.rpartition(".")[0]
-    return "default"
+def _is_entry_mapping(path: str) -> bool:
+    annotation = annotation_at(path.split("."))
+    return annotation is not None and typing.get_origin(unwrap(annotation)[0]) is dict
+
+
+def _value_at(data: Any, path: str) -> Any:
+    for part in path.split("."):
+        if isinstance(data, dict):
+            data = data.get(part)
+        elif isinstance(data, list) and part.isdigit() and int(part) < len(data):
+            data = data[int(part)]
+        else:
+            return None
+    return data
 
 
 def _short(origin: str) -> str:
     """`file:config/exec.yml:3` -> `config/exec.yml:3`; env and cli stay as they are."""
     return origin.removeprefix("file:")
-
-
-def _issues_from(
-    err: ValidationError,
-    section: str,
-    origins: Mapping[str, str],
-    anchors: Mapping[str, str],
-) -> list[ConfigIssue]:
-    issues = []
-    for item in err.errors():
-        loc = [str(part) for part in item["loc"]]
-        path = ".".join([section, *loc])
-        value: object = item.get("input", MISSING)
-        message = _explain(item)
-        if item["type"] == "missing":
-            value = MISSING
-        elif item["type"] == "extra_forbidden":
-            message = "unknown key (a typo?); " + _known_keys(section, loc[:-1])
-        elif isinstance(value, dict):
-            value = "{...}"
-        issues.append(ConfigIssue(_origin_of(path, origins, anchors), path, value, message))
-    return issues
-
-
-def _explain(item: Any) -> str:
-    msg = str(item["msg"])
-    msg = msg.removeprefix("Value error, ")
-    ctx = item.get("ctx") or {}
-    kind = item["type"]
-    bounds = {
-        "greater_than": f"expected a number > {ctx.get('gt')}",
-        "greater_than_equal": f"expected a number >= {ctx.get('ge')}",
-        "less_than": f"expected a number < {ctx.get('lt')}",
-        "less_than_equal": f"expected a number <= {ctx.get('le')}",
-        "literal_error": f"expected one of {ctx.get('expected')}",
-        "missing": "required key is missing",
-    }
-    return bounds.get(kind, msg[0].lower() + msg[1:] if msg else kind)
-
-
-def _known_keys(section: str, parent: list[str]) -> str:
-    annotation = unwrap_optional(annotation_at([section, *parent]))
-    fields = getattr(annotation, "model_fields", None)
-    if not fields:
-        return "remove it"
-    return "known keys: " + ", ".join(sorted(fields))
-
-
-def cross_section_issues(
-    config: ArbqosConfig, origins: Mapping[str, str], anchors: Mapping[str, str]
-) -> list[ConfigIssue]:
-    """Rules that span several files."""
-    issues = []
-    if config.alerting.repeat_interval_s <= config.exec.qos_window_s:
-        path = "alerting.repeat_interval_s"
-        issues.append(
-            ConfigIssue(
-                _origin_of(path, origins, anchors),
-                path,
-                config.alerting.repeat_interval_s,
-                f"must be longer than exec.qos_window_s ({config.exec.qos_window_s}) so a "
-                "persisting breach is not re-sent inside one window",
-            )
-        )
-    for venue, wallet in sorted(config.risk.wallets.items()):
-        endpoint = config.endpoints.chains.get(wallet.chain)
-        if endpoint is not None and not endpoint.enabled:
-            path = f"risk.wallets.{venue}.chain"
-            issues.append(
-                ConfigIssue(
-                    _origin_of(path, origins, anchors),
-                    path,
-                    wallet.chain,
-                    f"chain {wallet.chain} is disabled in endpoints.chains; "
-                    "enable it to read this wallet",
-                )
-            )
-    return issues
 
 
 def _sources(config: ArbqosConfig, origins: Mapping[str, str]) -> dict[str, str]:
@@ -204,14 +154,3 @@ def _sources(config: ArbqosConfig, origins: Mapping[str, str]) -> dict[str, str]
         origin = origins.get(path, "default")
         sources[path] = origin.rsplit(":", 1)[0] if origin.startswith("file:") else origin
     return sources
-
-
-def _unique(issues: list[ConfigIssue]) -> list[ConfigIssue]:
-    seen: set[str] = set()
-    out = []
-    for issue in issues:
-        key = issue.render()
-        if key not in seen:
-            seen.add(key)
-            out.append(issue)
-    return out

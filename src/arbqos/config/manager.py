@@ -5,13 +5,13 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
-import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from prometheus_client import CollectorRegistry, Gauge
 
+from arbqos.clock import Clock, SystemClock
 from arbqos.config.loader import LoadedConfig, load_config
 from arbqos.config.schema import ArbqosConfig
 from arbqos.errors import ConfigError
@@ -27,6 +27,7 @@ class ReloadOutcome:
     changed: bool
     hash: str
     error: ConfigError | None = None
+    previous_hash: str | None = None
 
 
 class ConfigManager:
@@ -47,8 +48,10 @@ class ConfigManager:
         overrides: Sequence[str],
         service: str,
         registry: CollectorRegistry | None = None,
+        clock: Clock | None = None,
     ) -> None:
         self._loaded = loaded
+        self._clock: Clock = clock or SystemClock()
         self._config_dir = config_dir
         self._env = dict(env)
         self._overrides = tuple(overrides)
@@ -63,7 +66,7 @@ class ConfigManager:
             self._reload_ts = create_metric(  # type: ignore[assignment]
                 registry, "arb_config_last_reload_success_timestamp_seconds"
             )
-            self._export(previous=None, success=True)
+            self._export(previous=None)
 
     @classmethod
     def load(
@@ -74,6 +77,7 @@ class ConfigManager:
         overrides: Sequence[str] = (),
         service: str,
         registry: CollectorRegistry | None = None,
+        clock: Clock | None = None,
     ) -> ConfigManager:
         """Load and validate; raises `ConfigError` listing every problem."""
         env = env or {}
@@ -85,6 +89,7 @@ class ConfigManager:
             overrides=overrides,
             service=service,
             registry=registry,
+            clock=clock,
         )
 
     @property
@@ -103,28 +108,22 @@ class ConfigManager:
         return self._loaded
 
     def reload(self) -> ReloadOutcome:
-        """Re-read every layer; swap in the new config only if it validates and differs."""
+        """Re-read every layer; swap in the new config only if it validates.
+
+        `changed` is True only when the hash differs. An invalid config keeps the running one,
+        sets `arb_config_last_reload_successful` to 0 and returns the error.
+        """
         with self._lock:
             previous = self._loaded
             try:
                 fresh = load_config(self._config_dir, self._env, self._overrides)
             except ConfigError as err:
-                logger.error(
-                    "config reload refused; keeping the running config",
-                    extra={
-                        "service": self.service,
-                        "config_hash": previous.hash,
-                        "errors": [issue.render() for issue in err.issues],
-                    },
-                )
-                if self._reload_ok is not None:
-                    self._reload_ok.labels(self.service).set(0)
-                return ReloadOutcome(changed=False, hash=previous.hash, error=err)
-            if fresh.hash == previous.hash:
-                self._export(previous=None, success=True)
-                return ReloadOutcome(changed=False, hash=previous.hash)
+                self._refuse(err)
+                return ReloadOutcome(False, previous.hash, err, previous_hash=previous.hash)
             self._loaded = fresh
-            self._export(previous=previous, success=True)
+            self._export(previous=previous)
+            if fresh.hash == previous.hash:
+                return ReloadOutcome(False, fresh.hash, previous_hash=previous.hash)
             logger.info(
                 "config reloaded",
                 extra={
@@ -133,14 +132,30 @@ class ConfigManager:
                     "previous_config_hash": previous.hash,
                 },
             )
-            return ReloadOutcome(changed=True, hash=fresh.hash)
+            return ReloadOutcome(True, fresh.hash, previous_hash=previous.hash)
 
-    def _export(self, previous: LoadedConfig | None, success: bool) -> None:
+    def _refuse(self, err: ConfigError) -> None:
+        logger.error(
+            "config reload refused; keeping the running config",
+            extra={
+                "service": self.service,
+                "config_hash": self._loaded.hash,
+                "errors": [issue.render() for issue in err.issues],
+            },
+        )
+        if self._reload_ok is not None:
+            self._reload_ok.labels(self.service).set(0)
+
+    def _export(self, previous: LoadedConfig | None) -> None:
+        """Point `arb_config_info` at the current config and record a successful (re)load."""
         if self._info is None or self._reload_ok is None or self._reload_ts is None:
             return
+        labels = (self.service, self._loaded.hash, self._loaded.source_kinds)
         if previous is not None:
-            with contextlib.suppress(KeyError):
-                self._info.remove(self.service, previous.hash, previous.source_kinds)
-        self._info.labels(self.service, self._loaded.hash, self._loaded.source_kinds).set(1)
-        self._reload_ok.labels(self.service).set(1 if success else 0)
-        self._reload_ts.labels(self.service).set(time.time())
+            old = (self.service, previous.hash, previous.source_kinds)
+            if old != labels:
+                with contextlib.suppress(KeyError):
+                    self._info.remove(*old)
+        self._info.labels(*labels).set(1)
+        self._reload_ok.labels(self.service).set(1)
+        self._reload_ts.labels(self.service).set(self._clock.now_utc().timestamp())

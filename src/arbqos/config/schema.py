@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import re
-from typing import Annotated, Literal
+import types
+import typing
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 from eth_utils.address import is_checksum_address, to_checksum_address
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     ValidationInfo,
@@ -31,10 +35,32 @@ ALL_TARGETS: tuple[TargetName, ...] = (
 _HEX_ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
 
 
+def _address_not_number(value: object) -> object:
+    """Explain the YAML trap: an unquoted `0x...` is read as an integer."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        raise ValueError(
+            "YAML read this unquoted 0x... value as a number; put the address in quotes: "
+            'address: "0x..."'
+        )
+    return value
+
+
+def _address_problem(value: str) -> str:
+    """Say what is wrong with a string that is not `0x` + 40 hex digits."""
+    expected = "expected a 20-byte hex address: 0x followed by exactly 40 hex digits (0-9, a-f)"
+    if not value.startswith("0x"):
+        return f"{expected}; it does not start with 0x"
+    body = value[2:]
+    bad = sorted({c for c in body if c not in "0123456789abcdefABCDEF"})
+    if bad:
+        return f"{expected}; not hex: {''.join(bad)}"
+    return f"{expected}; got {len(body)} digits"
+
+
 def _checksum_address(value: str) -> str:
     """Accept a 20-byte hex address and return it in EIP-55 form."""
-    if not isinstance(value, str) or not _HEX_ADDRESS.match(value):
-        raise ValueError("expected a 20-byte hex address: 0x followed by 40 hex digits")
+    if not _HEX_ADDRESS.match(value):
+        raise ValueError(_address_problem(value))
     body = value[2:]
     mixed_case = body != body.lower() and body != body.upper()
     if mixed_case and not is_checksum_address(value):
@@ -46,9 +72,15 @@ def _checksum_address(value: str) -> str:
 
 
 def _http_url(value: str) -> str:
-    """Accept an http(s) URL with a host."""
-    if not re.match(r"^https?://[^/\s]+", value):
-        raise ValueError("expected an http:// or https:// URL with a host")
+    """Accept an http(s) URL with a host and no whitespace; drop a trailing slash."""
+    expected = "expected an http:// or https:// URL with a host, e.g. https://rpc.example.org"
+    try:
+        parts = urlsplit(value)
+        _ = parts.port
+    except ValueError as err:
+        raise ValueError(f"{expected} ({err})") from err
+    if parts.scheme not in ("http", "https") or not parts.hostname or re.search(r"\s", value):
+        raise ValueError(expected)
     return value.rstrip("/")
 
 
@@ -59,7 +91,7 @@ def _host_port(value: str) -> str:
     return value
 
 
-Address = Annotated[str, AfterValidator(_checksum_address)]
+Address = Annotated[str, BeforeValidator(_address_not_number), AfterValidator(_checksum_address)]
 HttpUrl = Annotated[str, AfterValidator(_http_url)]
 HostPort = Annotated[str, AfterValidator(_host_port)]
 Port = Annotated[int, Field(ge=1, le=65535)]
@@ -67,35 +99,67 @@ Fraction = Annotated[float, Field(gt=0, le=1)]
 PositiveSeconds = Annotated[float, Field(gt=0)]
 
 
-class Section(BaseModel):
-    """Base of every config model: frozen, unknown keys rejected."""
+def _is_number(annotation: Any) -> bool:
+    """Tell whether a field annotation is int or float (through Annotated and `| None`)."""
+    if annotation in (int, float):
+        return True
+    if typing.get_origin(annotation) in (Annotated, typing.Union, types.UnionType):
+        return any(_is_number(arg) for arg in typing.get_args(annotation))
+    return False
 
-    model_config = ConfigDict(frozen=True, extra="forbid", validate_default=True)
+
+class Section(BaseModel):
+    """Base of every config model: frozen, unknown keys rejected, no inf/nan, no bool numbers."""
+
+    model_config = ConfigDict(
+        frozen=True,
+        extra="forbid",
+        validate_default=True,
+        allow_inf_nan=False,
+        use_attribute_docstrings=True,
+    )
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_bool_as_number(cls, value: object, info: ValidationInfo) -> object:
+        name = info.field_name
+        if (
+            isinstance(value, bool)
+            and name is not None
+            and _is_number(cls.model_fields[name].annotation)
+        ):
+            raise ValueError(f"expected a number, got the boolean {str(value).lower()}")
+        return value
 
 
 class ExecConfig(Section):
     """`config/exec.yml`: QoS thresholds shared by the guard, the rules and the dashboard."""
 
     fill_ratio_min: Fraction = 0.85
-    """Pause when filled/requested stake over the window falls below this (0-1]."""
+    """Pause when filled/requested stake (USD) over the QoS window falls below this, (0, 1]."""
     p95_accept_time_ms_max: Annotated[int, Field(gt=0)] = 12000
-    """Pause when the window's 95th percentile accept time exceeds this, ms."""
+    """Pause when the window's 95th percentile submit-to-accepted time exceeds this, ms."""
     qos_window_s: Annotated[int, Field(gt=0)] = 300
     """Window of both QoS statistics, seconds."""
     min_orders_in_window: Annotated[int, Field(ge=1)] = 20
-    """Below this many submitted legs in the window, QoS ratios do not trigger."""
+    """Below this many submitted legs in the window, the QoS ratios do not trigger."""
     guard_enabled: bool = True
-    """Run the in-process QoS guard (the fast pause path)."""
+    """Run the in-process QoS guard (the fast pause path, next to the Prometheus rules)."""
 
 
 class WalletConfig(Section):
     """One venue wallet: where the bank of that venue lives."""
 
     address: Address
+    """Wallet address (20-byte hex, quoted in YAML); all lowercase or valid EIP-55 checksum."""
     chain: ChainName
+    """Chain the wallet holds its bank on: sx_rollup, arbitrum or polygon."""
     token: Annotated[str, Field(min_length=1, max_length=16, pattern=r"^[A-Za-z0-9.]+$")]
+    """Symbol of the bank token, e.g. USDC (label value of arb_wallet_balance_usd)."""
     token_address: Address
+    """ERC-20 contract of the bank token on that chain."""
     decimals: Annotated[int, Field(ge=0, le=36)]
+    """Decimals of the token (USDC and USDT: 6)."""
     stablecoin: bool = True
     """Valued 1:1 in USD. Any other token needs `usd_price`."""
     usd_price: Annotated[float, Field(gt=0)] | None = None
@@ -108,8 +172,8 @@ class WalletConfig(Section):
     def _priced(cls, value: float | None, info: ValidationInfo) -> float | None:
         if value is None and info.data.get("stablecoin") is False:
             raise ValueError(
-                f"token {info.data.get('token')} is not declared a USD stablecoin: set "
-                "stablecoin: true or give usd_price (USD per token)"
+                f"token {info.data.get('token')} has stablecoin: false, so usd_price (USD per "
+                "token) is required; give usd_price or set stablecoin: true"
             )
         return value
 
@@ -138,13 +202,15 @@ class RiskConfig(Section):
     """`config/risk.yml`: stake cap, balance floor, wallets and where balances are read."""
 
     stake_pct_cap: Fraction = 0.05
-    """Largest stake of one leg as a fraction of the bank; above it alerts."""
+    """Largest stake of one leg as a fraction of the bank, (0, 1]; above it alerts."""
     balance_alert_usd: Annotated[float, Field(ge=0)] = 15.0
     """Per-wallet balance floor, USD; below it alerts (never pauses, never bridges)."""
     balance_recover_margin_usd: Annotated[float, Field(ge=0)] = 1.0
-    """Hysteresis: a low wallet recovers above floor + margin, USD."""
+    """Hysteresis: a low wallet counts as recovered above floor + margin, USD."""
     bank_source: BankSource = "onchain"
+    """Where balances are read: onchain (ERC-20 balanceOf) or static (static_balance)."""
     wallets: dict[VenueName, WalletConfig] = Field(default_factory=_default_wallets)
+    """One wallet per venue, keyed sx and azuro; both are required."""
     auto_bridge: Literal[False] | None = None
     """arbqos never moves funds: if present this must be false."""
 
@@ -165,13 +231,15 @@ class RiskConfig(Section):
     ) -> dict[str, WalletConfig]:
         missing = sorted({"sx", "azuro"} - set(value))
         if missing:
-            raise ValueError(f"wallets must define both venues sx and azuro; missing: {missing}")
+            raise ValueError(
+                "needs one wallet per venue (sx and azuro); missing: " + ", ".join(missing)
+            )
         if info.data.get("bank_source") == "static":
             unset = [v for v, w in sorted(value.items()) if w.static_balance is None]
             if unset:
                 raise ValueError(
-                    "bank_source static needs static_balance (token units) for every wallet; "
-                    f"missing for: {unset}"
+                    "risk.bank_source is static, so every wallet needs static_balance (token "
+                    "units); missing for: " + ", ".join(unset)
                 )
         return value
 
@@ -189,10 +257,13 @@ class ChainEndpoint(Section):
     """RPC endpoints of one chain, tried in order (failover)."""
 
     chain_id: Annotated[int, Field(gt=0)]
+    """EIP-155 chain id the RPC must report (SX Rollup 4162, Arbitrum One 42161, Polygon 137)."""
     rpc_urls: Annotated[list[HttpUrl], Field(min_length=1)]
+    """JSON-RPC URLs, tried in order; keyed URLs belong in the environment, not in git."""
     head_age_max_s: PositiveSeconds | None = None
-    """Head older than this means stalled; empty for chains without empty blocks (SX Rollup)."""
+    """Head older than this means stalled, seconds; empty for chains without empty blocks."""
     enabled: bool = True
+    """Probe this chain; a wallet on a disabled chain is an error."""
 
 
 def _default_chains() -> dict[ChainName, ChainEndpoint]:
@@ -214,19 +285,25 @@ class EndpointsConfig(Section):
     """`config/endpoints.yml`: chains, venue APIs, the sequencer feed and the orchestrator."""
 
     chains: dict[ChainName, ChainEndpoint] = Field(default_factory=_default_chains)
+    """One entry per chain, keyed sx_rollup, arbitrum and polygon; all three are required."""
     sx_api_url: HttpUrl = "https://api.sx.bet"
+    """SX Bet REST API base URL."""
     azuro_api_url: HttpUrl = "https://api.onchainfeed.org/api/v1/public"
+    """Azuro public REST API base URL."""
     azuro_subgraph_url: HttpUrl = (
         "https://thegraph.onchainfeed.org/subgraphs/name/azuro-protocol/azuro-api-polygon-v3"
     )
+    """Azuro subgraph (GraphQL) URL; its lag behind Polygon is probed."""
     sequencer_uptime_feed: Address = "0xFdB631F5EE196F0ed6FAa767959853A9F217697D"
     """Chainlink L2 sequencer uptime feed on Arbitrum One."""
     sequencer_grace_s: Annotated[int, Field(ge=0)] = 3600
-    """After the feed reports recovery, treat the sequencer as recovering for this long."""
+    """After the feed reports recovery, treat the sequencer as recovering this long, seconds."""
     orchestrator_url: HttpUrl = "http://127.0.0.1:8700"
+    """Base URL of the orchestrator control API, used by every client."""
     sx_api_key_file: str | None = None
     """File holding the SX Bet API key (the key itself never sits in config)."""
     request_timeout_s: PositiveSeconds = 10.0
+    """Timeout of one venue API or RPC request, seconds."""
 
     @field_validator("chains")
     @classmethod
@@ -234,7 +311,8 @@ class EndpointsConfig(Section):
         missing = sorted({"sx_rollup", "arbitrum", "polygon"} - set(value))
         if missing:
             raise ValueError(
-                f"chains must define sx_rollup, arbitrum and polygon; missing: {missing}"
+                "needs an entry for each chain (sx_rollup, arbitrum and polygon); missing: "
+                + ", ".join(missing)
             )
         return value
 
@@ -243,18 +321,27 @@ class HeartbeatConfig(Section):
     """`config/heartbeat.yml`: the 30-second prober."""
 
     interval_s: PositiveSeconds = 30.0
+    """Time between tick starts (monotonic schedule), seconds."""
     probe_timeout_s: PositiveSeconds = 10.0
-    """Hard per-probe timeout; must be below interval_s."""
+    """Hard per-probe timeout, seconds; must be below interval_s."""
     targets: list[TargetName] = Field(default_factory=lambda: list(ALL_TARGETS))
+    """Targets probed each tick (all six by default)."""
     log_path: str = "monitoring/heartbeat.log"
+    """JSON-lines tick log, rotated at UTC midnight to `<path>.YYYY-MM-DD`."""
     retention_days: Annotated[int, Field(ge=2)] = 3
+    """Rotated log files kept, days (at least 2 so 48 h can be audited)."""
     host: str = "127.0.0.1"
+    """Bind address of the prober's /metrics."""
     metrics_port: Port = 9102
+    """Port of the prober's /metrics."""
     report_to_orchestrator: bool = True
+    """POST each tick to the orchestrator (pause on sequencer/RPC down, dead man's switch)."""
     sx_stall_probes: Annotated[int, Field(ge=1)] = 10
     """SX Rollup: no new block for this many probes while other signals fail = sequencer down."""
     subgraph_lag_max_s: PositiveSeconds = 300.0
+    """Azuro subgraph more than this behind Polygon is a failed probe, seconds."""
     subgraph_lag_max_blocks: Annotated[int, Field(ge=1)] = 150
+    """Azuro subgraph more than this many blocks behind Polygon is a failed probe."""
 
     @field_validator("probe_timeout_s")
     @classmethod
@@ -262,8 +349,8 @@ class HeartbeatConfig(Section):
         interval = info.data.get("interval_s")
         if interval is not None and value >= interval:
             raise ValueError(
-                f"must be below heartbeat.interval_s ({interval}) so a hung probe never delays "
-                "the next tick"
+                f"must be below heartbeat.interval_s ({interval} s) so a hung probe never "
+                "delays the next tick"
             )
         return value
 
@@ -272,18 +359,27 @@ class BalanceWatcherConfig(Section):
     """`config/balance_watcher.yml`: the wallet balance poller."""
 
     poll_interval_s: PositiveSeconds = 60.0
+    """Time between polls, seconds."""
     read_timeout_s: PositiveSeconds = 10.0
+    """Timeout of one balance read, seconds; must be below poll_interval_s."""
     log_path: str = "monitoring/balance_watcher.log"
+    """JSON-lines poll log, rotated at UTC midnight to `<path>.YYYY-MM-DD`."""
     retention_days: Annotated[int, Field(ge=2)] = 3
+    """Rotated log files kept, days."""
     host: str = "127.0.0.1"
+    """Bind address of the watcher's /metrics."""
     metrics_port: Port = 9103
+    """Port of the watcher's /metrics."""
 
     @field_validator("read_timeout_s")
     @classmethod
     def _timeout_below_interval(cls, value: float, info: ValidationInfo) -> float:
         interval = info.data.get("poll_interval_s")
         if interval is not None and value >= interval:
-            raise ValueError(f"must be below balance_watcher.poll_interval_s ({interval})")
+            raise ValueError(
+                f"must be below balance_watcher.poll_interval_s ({interval} s) so a hung read "
+                "never delays the next poll"
+            )
         return value
 
 
@@ -291,53 +387,77 @@ class OrchestratorConfig(Section):
     """`config/orchestrator.yml`: the control service that owns the pause state."""
 
     host: str = "127.0.0.1"
+    """Bind address of the control API."""
     port: Port = 8700
+    """Port of the control API (keep endpoints.orchestrator_url in step)."""
     state_dir: str = "state"
+    """Directory of the persisted pause state (survives restart and kill -9)."""
     deadman_intervals: Annotated[float, Field(ge=1)] = 3.0
     """Pause when no heartbeat report arrived for this many heartbeat intervals."""
     auto_resume: bool = False
+    """Resume by itself once every automatic reason cleared (manual resume when false)."""
     auto_resume_grace_s: Annotated[float, Field(ge=0)] = 300.0
+    """With auto_resume: how long all reasons must stay clear before resuming, seconds."""
     max_body_bytes: Annotated[int, Field(ge=1024, le=16 * 1024 * 1024)] = 65536
+    """Largest accepted request body, bytes (larger gets 413)."""
     alert_events_log: str = "monitoring/alert_events.log"
+    """JSON-lines log of every alert received from Alertmanager."""
     client_fail_closed: bool = True
     """The SDK says trading is not allowed when the orchestrator cannot be reached."""
     client_cache_s: Annotated[float, Field(ge=0)] = 0.25
+    """How long the SDK reuses a status answer, seconds."""
     client_timeout_s: PositiveSeconds = 2.0
+    """Timeout of one SDK call to the orchestrator, seconds."""
 
 
 class AlertingConfig(Section):
     """`config/alerting.yml`: Prometheus and Alertmanager timings and scrape targets."""
 
     scrape_interval_s: PositiveSeconds = 1.0
+    """Prometheus scrape interval, seconds."""
     evaluation_interval_s: PositiveSeconds = 1.0
+    """Prometheus rule evaluation interval, seconds."""
     pause_for_s: Annotated[float, Field(ge=0)] = 0.0
-    """`for:` of alerts that pause trading."""
+    """`for:` of alerts that pause trading, seconds."""
     warn_for_s: Annotated[float, Field(ge=0)] = 60.0
-    """`for:` of alerts that only notify."""
+    """`for:` of alerts that only notify, seconds."""
     group_wait_s: Annotated[float, Field(ge=0)] = 0.0
+    """Alertmanager group_wait, seconds (0: the first alert goes out at once)."""
     group_interval_s: PositiveSeconds = 1.0
+    """Alertmanager group_interval, seconds."""
     repeat_interval_s: PositiveSeconds = 3600.0
+    """Alertmanager repeat_interval, seconds; must be longer than exec.qos_window_s."""
     heartbeat_stale_intervals: Annotated[float, Field(gt=1)] = 3.0
+    """ArbHeartbeatStale fires after this many heartbeat intervals without a tick."""
     pause_token_file: str = "/etc/arbqos/pause_token"
     """Credentials file Alertmanager reads the pause token from."""
     default_webhook_url: HttpUrl | None = None
     """Where alerts that do not pause are sent (chat bridge, pager); empty: nowhere."""
     prometheus_listen: HostPort = "127.0.0.1:9090"
+    """Prometheus listen address, host:port."""
     alertmanager_listen: HostPort = "127.0.0.1:9093"
+    """Alertmanager listen address, host:port."""
     engine_target: HostPort = "127.0.0.1:9101"
-    """`/metrics` of the arb engine's instrumentation exporter."""
+    """`/metrics` of the arb engine's instrumentation exporter, host:port."""
 
 
 class ArbqosConfig(Section):
     """The whole validated configuration; one attribute per file in the config directory."""
 
     exec: ExecConfig = Field(default_factory=ExecConfig)
+    """`config/exec.yml`."""
     risk: RiskConfig = Field(default_factory=RiskConfig)
+    """`config/risk.yml`."""
     endpoints: EndpointsConfig = Field(default_factory=EndpointsConfig)
+    """`config/endpoints.yml`."""
     heartbeat: HeartbeatConfig = Field(default_factory=HeartbeatConfig)
+    """`config/heartbeat.yml`."""
     balance_watcher: BalanceWatcherConfig = Field(default_factory=BalanceWatcherConfig)
+    """`config/balance_watcher.yml`."""
     orchestrator: OrchestratorConfig = Field(default_factory=OrchestratorConfig)
+    """`config/orchestrator.yml`."""
     alerting: AlertingConfig = Field(default_factory=AlertingConfig)
+    """`config/alerting.yml`."""
 
 
 SECTIONS: dict[str, type[Section]] = {
