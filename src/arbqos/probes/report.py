@@ -1,0 +1,163 @@
+"""Heartbeat reports to the orchestrator: sent in the background, latest state wins."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Protocol
+
+import httpx
+
+from arbqos.config.redact import redact_url
+
+logger = logging.getLogger(__name__)
+
+
+class Reporter(Protocol):
+    """Where a tick's report goes; `submit` must return at once."""
+
+    def submit(self, report: Mapping[str, Any]) -> None:
+        """Hand over the latest report."""
+        ...
+
+
+def read_pause_token(env: Mapping[str, str]) -> str | None:
+    """Return the pause token from `ARBQOS_PAUSE_TOKEN`, else the file `ARBQOS_PAUSE_TOKEN_FILE`.
+
+    Raises:
+        ValueError: the token file is set but cannot be read or is empty.
+    """
+    token = env.get("ARBQOS_PAUSE_TOKEN", "").strip()
+    if token:
+        return token
+    path = env.get("ARBQOS_PAUSE_TOKEN_FILE", "").strip()
+    if not path:
+        return None
+    try:
+        token = Path(path).read_text(encoding="utf-8").strip()
+    except OSError as err:
+        raise ValueError(
+            f"ARBQOS_PAUSE_TOKEN_FILE={path}: cannot read it ({err.strerror}); point it at a "
+            "readable file holding the orchestrator's pause token"
+        ) from err
+    if not token:
+        raise ValueError(f"ARBQOS_PAUSE_TOKEN_FILE={path} is empty; write the pause token in it")
+    return token
+
+
+class OrchestratorReporter:
+    """POST each tick's report to `{orchestrator_url}/v1/heartbeat` without delaying the tick.
+
+    `submit()` stores the report and returns. One background task sends, one request at a time,
+    always the newest report: a report superseded while another was in flight is dropped. When
+    the orchestrator cannot be reached the latest report is retried with a backoff (starting at
+    `retry_initial_s`, doubling up to `retry_max_s`; a newer report is tried at once), so it
+    gets the current state as soon as it is back, and the heartbeat keeps ticking meanwhile.
+
+    >>> reporter = OrchestratorReporter(client, url="http://127.0.0.1:8700", token=token,
+    ...                                 timeout_s=2.0)
+    >>> reporter.submit({"tick": 7, ...})
+    """
+
+    def __init__(
+        self,
+        http: httpx.AsyncClient,
+        *,
+        url: str,
+        token: str | None,
+        timeout_s: float = 2.0,
+        retry_initial_s: float = 1.0,
+        retry_max_s: float = 30.0,
+    ) -> None:
+        self._http = http
+        self._url = url.rstrip("/") + "/v1/heartbeat"
+        self._shown_url = redact_url(self._url)
+        self._headers = {"Authorization": f"Bearer {token}"} if token else {}
+        self.timeout_s = timeout_s
+        self._retry = (retry_initial_s, retry_max_s)
+        self._latest: Mapping[str, Any] | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._wakeup = asyncio.Event()
+        self.delivered = 0
+        self.failures = 0
+        self.last_error: str | None = None
+        if not token:
+            logger.warning(
+                "heartbeat reports go without a token; the orchestrator will refuse them: set "
+                "ARBQOS_PAUSE_TOKEN (or ARBQOS_PAUSE_TOKEN_FILE)"
+            )
+
+    def submit(self, report: Mapping[str, Any]) -> None:
+        """Keep `report` as the newest one and make sure a sender is running."""
+        self._latest = report
+        self._wakeup.set()
+        if self._task is None or self._task.done():
+            self._task = asyncio.get_running_loop().create_task(self._drain())
+
+    @property
+    def pending(self) -> bool:
+        """True while a report waits to be delivered."""
+        return self._latest is not None or (self._task is not None and not self._task.done())
+
+    async def flush(self, timeout_s: float) -> bool:
+        """Wait up to `timeout_s` for the newest report to be delivered; True if it was."""
+        task = self._task
+        if task is None:
+            return True
+        done, _ = await asyncio.wait({task}, timeout=timeout_s)
+        return bool(done) and self._latest is None and self.last_error is None
+
+    async def aclose(self) -> None:
+        """Stop sending (undelivered reports are dropped)."""
+        if self._task is not None and not self._task.done():
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+
+    async def _drain(self) -> None:
+        delay = self._retry[0]
+        while self._latest is not None:
+            report = self._latest
+            self._wakeup.clear()
+            error = await self._send(report)
+            if error is None:
+                if self._latest is report:
+                    self._latest = None
+                delay = self._retry[0]
+                continue
+            if self._latest is not report:
+                continue  # a newer report arrived meanwhile: send that one at once
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wakeup.wait(), delay)  # a new report ends the wait
+            delay = min(delay * 2, self._retry[1])
+
+    async def _send(self, report: Mapping[str, Any]) -> str | None:
+        """POST once; return None on success or a short reason."""
+        error: str | None
+        try:
+            response = await self._http.post(
+                self._url, json=dict(report), headers=self._headers, timeout=self.timeout_s
+            )
+        except httpx.HTTPError as err:
+            error = f"{type(err).__name__}"
+        else:
+            error = None if response.is_success else f"HTTP {response.status_code}"
+        if error is None:
+            self.delivered += 1
+            if self.last_error is not None:
+                logger.info(
+                    "orchestrator takes heartbeat reports again", extra={"url": self._shown_url}
+                )
+            self.last_error = None
+            return None
+        self.failures += 1
+        if error != self.last_error:
+            logger.warning(
+                "heartbeat report not delivered: %s",
+                error,
+                extra={"url": self._shown_url, "tick": report.get("tick")},
+            )
+        self.last_error = error
+        return error

@@ -1,0 +1,256 @@
+"""The heartbeat in real time against loopback fakes: cadence, log, metrics, reports, --once."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import re
+import time
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from prometheus_client import CollectorRegistry
+
+from arbqos.clock import SystemClock, parse_ts
+from arbqos.config.manager import ConfigManager
+from arbqos.config.schema import ArbqosConfig
+from arbqos.eventlog import EventLog
+from arbqos.probes.base import ProbeRunner
+from arbqos.probes.heartbeat import Heartbeat, tick_margin
+from arbqos.probes.heartbeat_main import last_logged_tick, run_heartbeat
+from arbqos.probes.report import OrchestratorReporter, read_pause_token
+from arbqos.probes.targets import PROBERS, build_targets
+from arbqos.process import free_port
+from arbqos.registry.local import RuntimeRegistry
+from arbqos.registry.model import ChainHealth
+from tests.probes.conftest import FakeWorld
+
+pytestmark = pytest.mark.timeout(60)
+
+TS = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
+ALL = ["sx_rollup", "arbitrum", "polygon", "sx_api", "azuro_api", "azuro_subgraph"]
+
+
+@pytest.fixture
+async def http() -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient() as client:
+        yield client
+
+
+def _heartbeat(
+    cfg: ArbqosConfig,
+    http: httpx.AsyncClient,
+    registry: CollectorRegistry,
+    *,
+    token: str | None = "pause-token",
+    retry_initial_s: float = 1.0,
+) -> tuple[Heartbeat, OrchestratorReporter, EventLog]:
+    clock = SystemClock()
+    log = EventLog(Path(cfg.heartbeat.log_path), clock, config_hash="c0ffee" * 10 + "abcd")
+    reporter = OrchestratorReporter(
+        http,
+        url=cfg.endpoints.orchestrator_url,
+        token=token,
+        timeout_s=0.2,
+        retry_initial_s=retry_initial_s,
+    )
+    runner = ProbeRunner(
+        registry, probers=PROBERS, http=http, clock=clock, timeout_s=cfg.heartbeat.probe_timeout_s
+    )
+    heartbeat = Heartbeat(
+        build_targets(cfg, http),
+        runner=runner,
+        clock=clock,
+        interval_s=cfg.heartbeat.interval_s,
+        config_hash=log.config_hash,
+        event_log=log,
+        registry=registry,
+        runtime=RuntimeRegistry(registry),
+        reporter=reporter,
+    )
+    return heartbeat, reporter, log
+
+
+def _lines(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+async def test_misbehaving_endpoints_never_make_a_tick_late(
+    world: FakeWorld, tmp_path: Path, http, registry: CollectorRegistry
+) -> None:
+    interval, timeout = 0.25, 0.1
+    world.sx.mode = "hang"
+    world.arbitrum.mode = "drip"
+    world.polygon.chain_id = 1  # wrong chain id
+    world.venues.mode = "garbage"
+    cfg = world.config(tmp_path / "heartbeat.log", interval_s=interval, probe_timeout_s=timeout)
+    heartbeat, reporter, log = _heartbeat(cfg, http, registry)
+    assert await heartbeat.run(max_ticks=6) == 6
+    log.close()
+    lines = _lines(tmp_path / "heartbeat.log")
+    assert [line["tick"] for line in lines] == [1, 2, 3, 4, 5, 6]
+    for line in lines:
+        assert TS.match(line["ts"]) and TS.match(line["scheduled_ts"])
+        assert line["event"] == "tick" and line["config_hash"] == log.config_hash
+        assert set(line["targets"]) == set(ALL)
+        assert line["lateness_ms"] < timeout * 1000, line
+        assert line["duration_ms"] <= (timeout + tick_margin(timeout)) * 1000 + 20
+        assert line["ok"] is False
+        for name, entry in line["targets"].items():
+            assert entry["ok"] is False, name
+            assert entry["latency_ms"] <= (timeout + 0.02) * 1000
+            assert entry["detail"]
+        assert line["targets"]["polygon"]["detail"].startswith("wrong chain id 1 (expected 137)")
+        assert line["targets"]["sx_rollup"]["rpc_up"] is False
+        assert "timeout" in line["targets"]["arbitrum"]["detail"].lower()
+    stamps = [parse_ts(line["ts"]) for line in lines]
+    for before, after in itertools.pairwise(stamps):
+        assert (after - before).total_seconds() <= interval + timeout + tick_margin(timeout) + 0.03
+    scheduled = [parse_ts(line["scheduled_ts"]) for line in lines]
+    offsets = [(s - scheduled[0]).total_seconds() for s in scheduled]
+    assert offsets == pytest.approx([k * interval for k in range(6)], abs=0.003)  # no drift
+    sample = registry.get_sample_value
+    assert sample("arb_heartbeat_ticks_total", {"result": "degraded"}) == 6
+    assert sample("arb_heartbeat_ticks_total", {"result": "ok"}) == 0
+    assert sample("arb_heartbeat_tick_lateness_seconds_count") == 6
+    assert sample("arb_heartbeat_last_tick_timestamp_seconds") == pytest.approx(time.time(), abs=5)
+    for chain in ("sx_rollup", "arbitrum", "polygon"):
+        assert sample("arb_rpc_up", {"chain": chain}) == 0
+        assert sample("arb_sequencer_up", {"chain": chain}) == 0
+    for name in ALL:
+        assert sample("arb_probe_success", {"target": name}) == 0
+        assert sample("arb_probe_duration_seconds_count", {"target": name}) == 6
+    await reporter.aclose()
+
+
+async def test_healthy_tick_logs_chain_facts_and_reports(
+    world: FakeWorld, tmp_path: Path, http, registry: CollectorRegistry
+) -> None:
+    cfg = world.config(tmp_path / "heartbeat.log")
+    heartbeat, reporter, log = _heartbeat(cfg, http, registry)
+    outcome = await heartbeat.tick(1)
+    assert outcome.ok, {k: r.detail for k, r in outcome.results.items()}
+    assert await reporter.flush(2.0)
+    log.close()
+    (line,) = _lines(tmp_path / "heartbeat.log")
+    sx = line["targets"]["sx_rollup"]
+    assert sx["rpc_up"] is True and sx["sequencer_status"] == "up" and sx["head_block"] == 1000
+    assert line["targets"]["arbitrum"]["feed_answer"] == 0
+    assert line["targets"]["azuro_subgraph"]["has_indexing_errors"] is False
+    (report,) = world.orchestrator.reports
+    assert world.orchestrator.auth == ["Bearer pause-token"]
+    assert set(report) == {"ts", "tick", "config_hash", "interval_s", "chains", "targets"}
+    assert report["tick"] == 1 and report["interval_s"] == 1.0 and report["ts"] == line["ts"]
+    assert set(report["chains"]) == {"sx_rollup", "arbitrum", "polygon"}
+    health = ChainHealth.from_json(report["chains"]["arbitrum"])
+    assert health.sequencer_up and health.chain == "arbitrum"
+    assert set(report["targets"]["sx_api"]) == {"ok", "latency_ms", "detail"}
+    assert registry.get_sample_value("arb_chain_head_block", {"chain": "polygon"}) == 81_234_600
+    assert registry.get_sample_value("arb_gas_price_gwei", {"chain": "sx_rollup"}) == 0.01
+    assert registry.get_sample_value("arb_heartbeat_ticks_total", {"result": "ok"}) == 1
+
+
+async def test_orchestrator_down_then_back_gets_the_latest_state(
+    world: FakeWorld, tmp_path: Path, http, registry: CollectorRegistry, serve: Callable[..., Any]
+) -> None:
+    port = free_port()
+    cfg = world.config(tmp_path / "heartbeat.log", interval_s=0.2, probe_timeout_s=0.1)
+    endpoints = cfg.endpoints.model_copy(update={"orchestrator_url": f"http://127.0.0.1:{port}"})
+    cfg = cfg.model_copy(update={"endpoints": endpoints})
+    heartbeat, reporter, log = _heartbeat(cfg, http, registry, retry_initial_s=0.05)
+    assert await heartbeat.run(max_ticks=4) == 4
+    assert reporter.failures >= 1 and reporter.delivered == 0
+    lines = _lines(tmp_path / "heartbeat.log")
+    assert [line["tick"] for line in lines] == [1, 2, 3, 4]
+    assert all(line["lateness_ms"] < 100 for line in lines)
+    serve(world.orchestrator.handle, port=port)  # the orchestrator comes back
+    assert await reporter.flush(3.0)
+    assert [r["tick"] for r in world.orchestrator.reports] == [4]
+    log.close()
+
+
+async def test_stop_event_ends_the_run_between_ticks(
+    world: FakeWorld, tmp_path: Path, http, registry: CollectorRegistry
+) -> None:
+    cfg = world.config(tmp_path / "heartbeat.log", interval_s=5.0, probe_timeout_s=0.2)
+    heartbeat, reporter, log = _heartbeat(cfg, http, registry)
+    stop = asyncio.Event()
+    task = asyncio.ensure_future(heartbeat.run(stop=stop))
+    await asyncio.sleep(0.4)
+    started = time.monotonic()
+    stop.set()
+    assert await task == 1
+    assert time.monotonic() - started < 0.2
+    await reporter.aclose()
+    log.close()
+
+
+def _write_config(write_config: Callable[..., Path], cfg: ArbqosConfig) -> Path:
+    data = cfg.model_dump(mode="json")
+    return write_config({name: data[name] for name in ("endpoints", "heartbeat", "orchestrator")})
+
+
+def test_once_exit_codes_and_tick_numbering(
+    world: FakeWorld,
+    tmp_path: Path,
+    write_config: Callable[..., Path],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    log_path = tmp_path / "monitoring" / "heartbeat.log"
+    config_dir = _write_config(write_config, world.config(log_path))
+    env = {"ARBQOS_PAUSE_TOKEN": "pause-token"}
+
+    def once() -> int:
+        registry = CollectorRegistry()
+        manager = ConfigManager.load(config_dir, env=env, service="heartbeat", registry=registry)
+        return run_heartbeat(manager, registry=registry, once=True, env=env)
+
+    assert once() == 0
+    world.sx.chain_id = 4161
+    assert once() == 1
+    lines = _lines(log_path)
+    assert [line["tick"] for line in lines] == [1, 2]
+    assert [line["ok"] for line in lines] == [True, False]
+    assert last_logged_tick(log_path) == 2
+    printed = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
+    assert [p["tick"] for p in printed] == [1, 2]
+    assert [r["tick"] for r in world.orchestrator.reports] == [1, 2]
+    assert world.orchestrator.reports[1]["chains"]["sx_rollup"]["rpc_up"] is False
+
+
+def test_pause_token_sources(tmp_path: Path) -> None:
+    token_file = tmp_path / "token"
+    token_file.write_text("from-file\n")
+    assert read_pause_token({"ARBQOS_PAUSE_TOKEN": "direct"}) == "direct"
+    assert read_pause_token({"ARBQOS_PAUSE_TOKEN_FILE": str(token_file)}) == "from-file"
+    assert read_pause_token({}) is None
+    with pytest.raises(ValueError, match=r"ARBQOS_PAUSE_TOKEN_FILE=.*cannot read it"):
+        read_pause_token({"ARBQOS_PAUSE_TOKEN_FILE": str(tmp_path / "missing")})
+
+
+def test_bad_token_file_exits_2(
+    world: FakeWorld, tmp_path: Path, write_config: Callable[..., Path]
+) -> None:
+    config_dir = _write_config(write_config, world.config(tmp_path / "hb.log"))
+    registry = CollectorRegistry()
+    manager = ConfigManager.load(config_dir, env={}, service="heartbeat", registry=registry)
+    env = {"ARBQOS_PAUSE_TOKEN_FILE": str(tmp_path / "nope")}
+    assert run_heartbeat(manager, registry=registry, once=True, env=env) == 2
+
+
+def test_last_logged_tick_reads_rotated_files(tmp_path: Path) -> None:
+    log_path = tmp_path / "heartbeat.log"
+    assert last_logged_tick(log_path) is None
+    rotated = tmp_path / "heartbeat.log.2026-11-25"
+    rotated.write_text(
+        '{"ts":"2026-11-25T23:59:30.000Z","event":"tick","config_hash":"x","tick":41}\n'
+    )
+    assert last_logged_tick(log_path) == 41
+    log_path.write_text(
+        '{"ts":"2026-11-26T00:00:00.000Z","event":"tick","config_hash":"x","tick":42}\n{"trunc'
+    )
+    assert last_logged_tick(log_path) == 42
