@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 from arbqos.chain.localchain import LocalChains
+from tests.chain.shared import session_chains
 
 
 @pytest.fixture(scope="session")
-def local_chains(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalChains]:
-    """One set of sx_rollup, arbitrum and polygon nodes shared by the session.
-
-    Tests that stall or stop a node must restore it before they return.
-    """
-    with LocalChains.start(tmp_path_factory.mktemp("chains")) as chains:
-        yield chains
+def local_chains(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> LocalChains:
+    """The session's sx_rollup, arbitrum and polygon nodes (restore any node you stall/stop)."""
+    return session_chains(request, tmp_path_factory)

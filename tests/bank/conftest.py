@@ -1,0 +1,121 @@
+"""A loopback ERC-20 JSON-RPC fake whose answers and failures the test controls."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+from eth_abi.abi import decode, encode
+
+from arbqos.chain.abi import BALANCE_OF, DECIMALS
+from arbqos.config.schema import WalletConfig
+
+
+class FakeTokenChain:
+    """Answers eth_chainId and eth_call (decimals, balanceOf) of one token.
+
+    `mode`: `ok`, `down` (HTTP 503), `hang` (no answer for 5 s) or `no_code` (eth_call "0x").
+    """
+
+    def __init__(self, chain_id: int, *, decimals: int = 6) -> None:
+        self.chain_id = chain_id
+        self.decimals = decimals
+        self.balances: dict[str, int] = {}
+        self.mode = "ok"
+        self.calls: list[tuple[str, str]] = []
+        """(method, 4-byte selector hex for eth_call) of every request received."""
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                status, payload = outer.answer(body)
+                if status == 0:
+                    time.sleep(5)
+                    return
+                data = json.dumps(payload).encode()
+                try:
+                    self.send_response(status)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data)
+                except OSError:
+                    pass
+
+            def log_message(self, *args: object) -> None:
+                return
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(
+            target=self.server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+        ).start()
+
+    def set_balance(self, owner: str, raw: int) -> None:
+        """Give `owner` a raw token balance."""
+        self.balances[owner.lower()] = raw
+
+    def count(self, method: str, selector: bytes | None = None) -> int:
+        """How many requests of `method` (and eth_call selector) arrived."""
+        wanted = selector.hex() if selector else None
+        return sum(1 for m, s in self.calls if m == method and (wanted is None or s == wanted))
+
+    def answer(self, body: dict[str, Any]) -> tuple[int, Any]:
+        method = body["method"]
+        data = body["params"][0]["data"][2:] if method == "eth_call" else ""
+        self.calls.append((method, data[:8]))
+        if self.mode == "hang":
+            return 0, None
+        if self.mode == "down":
+            return 503, {"error": "unavailable"}
+        if method == "eth_chainId":
+            return 200, {"jsonrpc": "2.0", "id": body["id"], "result": hex(self.chain_id)}
+        if method != "eth_call":
+            return 200, {"jsonrpc": "2.0", "id": body["id"], "error": {"code": -32601}}
+        if self.mode == "no_code":
+            result = b""
+        elif data.startswith(DECIMALS.hex()):
+            result = encode(["uint8"], [self.decimals])
+        elif data.startswith(BALANCE_OF.hex()):
+            (owner,) = decode(["address"], bytes.fromhex(data[8:]))
+            result = encode(["uint256"], [self.balances.get(owner.lower(), 0)])
+        else:
+            return 200, {"jsonrpc": "2.0", "id": body["id"], "error": {"message": "revert"}}
+        return 200, {"jsonrpc": "2.0", "id": body["id"], "result": "0x" + result.hex()}
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def token_chains() -> Iterator[dict[str, FakeTokenChain]]:
+    """Fake sx_rollup (4162) and polygon (137) RPCs, each with one 6-decimal token."""
+    fakes = {"sx_rollup": FakeTokenChain(4162), "polygon": FakeTokenChain(137)}
+    yield fakes
+    for fake in fakes.values():
+        fake.close()
+
+
+SX = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"
+AZURO = "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC"
+TOKEN = "0x5FbDB2315678afecb367f032d93F642f64180aa3"
+
+
+def wallets(**changes: dict[str, Any]) -> dict[str, WalletConfig]:
+    """The two default wallets on the fake token, with per-wallet field changes."""
+    base = {
+        "sx": {"address": SX, "chain": "sx_rollup", "token": "USDC", "decimals": 6},
+        "azuro": {"address": AZURO, "chain": "polygon", "token": "USDT", "decimals": 6},
+    }
+    return {
+        name: WalletConfig(token_address=TOKEN, **{**fields, **changes.get(name, {})})
+        for name, fields in base.items()
+    }

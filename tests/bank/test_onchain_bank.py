@@ -1,0 +1,198 @@
+"""OnchainBank: balances in USD, decimals and chain id checked once, failures named and bounded."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Mapping
+
+import httpx
+import pytest
+from prometheus_client import CollectorRegistry
+
+from arbqos.bank import DecimalsMismatch, OnchainBank, build_bank, error_kind
+from arbqos.chain.abi import BALANCE_OF, DECIMALS
+from arbqos.chain.localchain import WALLETS, LocalChains
+from arbqos.chain.rpc import JsonRpcClient
+from arbqos.clock import FakeClock
+from arbqos.config.schema import ArbqosConfig, RiskConfig, WalletConfig
+from arbqos.registry import RuntimeRegistry
+from tests.bank.conftest import AZURO, SX, FakeTokenChain, wallets
+from tests.chain.shared import session_chains
+
+
+@pytest.fixture(scope="session")
+def chains(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> LocalChains:
+    return session_chains(request, tmp_path_factory)
+
+
+@pytest.fixture
+async def http() -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient() as client:
+        yield client
+
+
+def make_bank(
+    fakes: Mapping[str, FakeTokenChain],
+    http: httpx.AsyncClient,
+    clock: FakeClock,
+    configured: Mapping[str, WalletConfig] | None = None,
+    *,
+    chain_ids: Mapping[str, int] | None = None,
+    timeout_s: float = 2.0,
+) -> OnchainBank:
+    clients = {
+        chain: JsonRpcClient([fake.url], chain=chain, http=http, timeout_s=timeout_s)
+        for chain, fake in fakes.items()
+    }
+    return OnchainBank(
+        configured or wallets(),
+        clients,
+        chain_ids=chain_ids or {"sx_rollup": 4162, "polygon": 137},
+        clock=clock,
+        read_timeout_s=timeout_s,
+    )
+
+
+async def test_reads_every_wallet_in_usd(
+    token_chains: dict[str, FakeTokenChain], http: httpx.AsyncClient, fake_clock: FakeClock
+) -> None:
+    token_chains["sx_rollup"].set_balance(SX, 250_500_000)
+    token_chains["polygon"].set_balance(AZURO, 14_990_000)
+    balances = await make_bank(token_chains, http, fake_clock).read_balances()
+    assert balances["sx"].balance_usd == pytest.approx(250.5)
+    assert balances["sx"].balance_units == pytest.approx(250.5)
+    assert (balances["sx"].chain, balances["sx"].token) == ("sx_rollup", "USDC")
+    assert balances["azuro"].balance_usd == pytest.approx(14.99)
+    assert balances["azuro"].observed_at == fake_clock.now_utc()
+    assert balances["azuro"].error is None
+
+
+async def test_chain_id_and_decimals_are_checked_once(
+    token_chains: dict[str, FakeTokenChain], http: httpx.AsyncClient, fake_clock: FakeClock
+) -> None:
+    bank = make_bank(token_chains, http, fake_clock)
+    for _ in range(3):
+        await bank.read_balances()
+    sx = token_chains["sx_rollup"]
+    assert sx.count("eth_chainId") == 1
+    assert sx.count("eth_call", DECIMALS) == 1
+    assert sx.count("eth_call", BALANCE_OF) == 3
+
+
+async def test_decimals_mismatch_names_wallet_config_and_chain_values(
+    token_chains: dict[str, FakeTokenChain], http: httpx.AsyncClient, fake_clock: FakeClock
+) -> None:
+    token_chains["sx_rollup"].set_balance(SX, 10**18)
+    token_chains["polygon"].set_balance(AZURO, 20_000_000)
+    bank = make_bank(token_chains, http, fake_clock, wallets(sx={"decimals": 18}))
+    for _ in range(2):
+        balances = await bank.read_balances()
+        error = balances["sx"].error or ""
+        assert balances["sx"].balance_usd is None
+        assert error_kind(error) == "decimals_mismatch"
+        assert "wallet sx" in error
+        assert "risk.wallets.sx.decimals = 18" in error
+        assert "decimals() = 6" in error
+        assert balances["azuro"].balance_usd == pytest.approx(20.0)
+    assert token_chains["sx_rollup"].count("eth_call", BALANCE_OF) == 0
+    assert token_chains["sx_rollup"].count("eth_call", DECIMALS) == 1
+    mismatch = DecimalsMismatch("sx", "USDC", 18, 6)
+    assert (mismatch.wallet, mismatch.configured, mismatch.onchain) == ("sx", 18, 6)
+
+
+async def test_wrong_chain_id_is_refused(
+    token_chains: dict[str, FakeTokenChain], http: httpx.AsyncClient, fake_clock: FakeClock
+) -> None:
+    token_chains["polygon"].chain_id = 1
+    balances = await make_bank(token_chains, http, fake_clock).read_balances()
+    assert error_kind(balances["azuro"].error) == "wrong_chain"
+    assert "serves chain id 1" in (balances["azuro"].error or "")
+    assert "expects 137" in (balances["azuro"].error or "")
+    assert token_chains["polygon"].count("eth_call") == 0
+
+
+async def test_failed_read_keeps_last_good_balance_and_its_time(
+    token_chains: dict[str, FakeTokenChain], http: httpx.AsyncClient, fake_clock: FakeClock
+) -> None:
+    token_chains["polygon"].set_balance(AZURO, 30_000_000)
+    bank = make_bank(token_chains, http, fake_clock)
+    runtime = RuntimeRegistry(CollectorRegistry(), bank_source=bank)
+    first = await runtime.get_bank()
+    good_at = first["azuro"].observed_at
+    fake_clock.advance(120)
+    token_chains["polygon"].mode = "down"
+    later = await runtime.get_bank()
+    assert later["azuro"].balance_usd == pytest.approx(30.0)
+    assert later["azuro"].observed_at == good_at
+    assert error_kind(later["azuro"].error) == "http_5xx"
+    assert later["sx"].error is None
+    assert later["sx"].observed_at == fake_clock.now_utc()
+
+
+async def test_hung_rpc_is_cut_at_the_read_timeout(
+    token_chains: dict[str, FakeTokenChain], http: httpx.AsyncClient, fake_clock: FakeClock
+) -> None:
+    token_chains["sx_rollup"].mode = "hang"
+    bank = make_bank(token_chains, http, fake_clock, timeout_s=0.2)
+    started = time.monotonic()
+    balances = await bank.read_balances()
+    assert time.monotonic() - started < 1.0
+    assert error_kind(balances["sx"].error) == "timeout"
+    assert balances["azuro"].error is None
+
+
+async def test_address_without_token_code_is_a_bad_answer(
+    token_chains: dict[str, FakeTokenChain], http: httpx.AsyncClient, fake_clock: FakeClock
+) -> None:
+    token_chains["sx_rollup"].mode = "no_code"
+    balances = await make_bank(token_chains, http, fake_clock).read_balances()
+    assert error_kind(balances["sx"].error) == "bad_answer"
+    assert "token contract on sx_rollup" in (balances["sx"].error or "")
+
+
+async def test_token_that_is_no_stablecoin_is_valued_at_its_price(
+    token_chains: dict[str, FakeTokenChain], http: httpx.AsyncClient, fake_clock: FakeClock
+) -> None:
+    token_chains["polygon"].set_balance(AZURO, 2_000_000)
+    configured = wallets(azuro={"token": "WPOL", "stablecoin": False, "usd_price": 0.25})
+    balances = await make_bank(token_chains, http, fake_clock, configured).read_balances()
+    assert balances["azuro"].balance_units == pytest.approx(2.0)
+    assert balances["azuro"].balance_usd == pytest.approx(0.5)
+
+
+@pytest.mark.slow
+async def test_onchain_bank_reads_anvil_tokens(chains: LocalChains, fake_clock: FakeClock) -> None:
+    chains.set_token_balance("sx_rollup", WALLETS["sx"][1], "321.5")
+    chains.set_token_balance("polygon", WALLETS["azuro"][1], 42)
+    async with httpx.AsyncClient() as client:
+        bank = build_bank(chains.config(), http=client, clock=fake_clock)
+        balances = await bank.read_balances()
+    assert balances["sx"].balance_usd == pytest.approx(321.5)
+    assert balances["azuro"].balance_usd == pytest.approx(42.0)
+
+
+@pytest.mark.slow
+async def test_decimals_mismatch_on_anvil_names_both_values(
+    chains: LocalChains, fake_clock: FakeClock
+) -> None:
+    base = chains.config()
+    wrong = {
+        **base.risk.wallets,
+        "azuro": base.risk.wallets["azuro"].model_copy(update={"decimals": 18}),
+    }
+    config = base.model_copy(update={"risk": RiskConfig(wallets=wrong)})
+    async with httpx.AsyncClient() as client:
+        balances = await build_bank(config, http=client, clock=fake_clock).read_balances()
+    error = balances["azuro"].error or ""
+    assert "wallet azuro" in error
+    assert "= 18" in error
+    assert "decimals() = 6" in error
+    assert balances["sx"].error is None
+
+
+def test_build_bank_refuses_sources_it_cannot_read(fake_clock: FakeClock) -> None:
+    config = ArbqosConfig().model_copy(
+        update={"risk": RiskConfig().model_copy(update={"bank_source": "venue_api"})}
+    )
+    with pytest.raises(ValueError, match="onchain or static"):
+        build_bank(config, http=httpx.AsyncClient(), clock=fake_clock)
