@@ -196,6 +196,7 @@ class PauseControl:
         self._inactive_mono: dict[ReasonKey, float] = {}
         loaded = store.load()
         self.reasons_by_key = {r.key: r for r in loaded.reasons}
+        self._reasons_json = [r.to_json() for r in self.reasons]
         self.suppressed = loaded.suppressed
         self.state = State.PAUSED if self.reasons_by_key else State.RUNNING
         self.since: datetime = loaded.since or clock.now_utc()
@@ -287,7 +288,7 @@ class PauseControl:
         """Return the `/v1/status` body."""
         return {
             "state": self.state.value,
-            "reasons": [r.to_json() for r in self.reasons],
+            "reasons": list(self._reasons_json),
             "since": format_ts(self.since),
             "config_hash": config_hash,
         }
@@ -295,6 +296,7 @@ class PauseControl:
     def _apply(self, unit: Unit, before: State, after: State) -> None:
         """Swap in the committed state and update metrics and logs."""
         self.reasons_by_key = unit.reasons
+        self._reasons_json = [r.to_json() for r in self.reasons]
         self.suppressed = unit.suppressed
         mono = self.clock.monotonic()
         for key in unit.deactivated:

@@ -102,9 +102,9 @@ def create_app(
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
     @app.get("/v1/status", response_model=StatusResponse, tags=["control"])
-    async def status() -> dict[str, Any]:
+    async def status() -> JSONResponse:
         """Whether trading is allowed, and why not."""
-        return service.status()
+        return JSONResponse(service.status())  # built by the service; no re-validation
 
     @app.post("/v1/pause", response_model=ChangeResponse, responses=_ERRORS, tags=["control"])
     async def pause(body: PauseRequest, actor: Actor = pause_scope) -> dict[str, Any]:

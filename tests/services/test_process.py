@@ -1,0 +1,160 @@
+"""The real `arbqos orchestrator` process: kill -9 and restart keep the pause; bind/token checks."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from arbqos.process import ManagedProcess, free_port, wait_for_http
+from tests.conftest import REPO_ROOT
+from tests.services.conftest import ADMIN, ADMIN_TOKEN, PAUSE, PAUSE_TOKEN, am_alert, am_payload
+
+ARBQOS = str(REPO_ROOT / ".venv" / "bin" / "arbqos")
+CONFIG_DIR = str(REPO_ROOT / "config")
+TOKEN_ENV = {"ARBQOS_ADMIN_TOKEN": ADMIN_TOKEN, "ARBQOS_PAUSE_TOKEN": PAUSE_TOKEN}
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(60)]
+
+
+def _start(tmp_path: Path, port: int, name: str) -> ManagedProcess:
+    argv = [ARBQOS, "orchestrator", "--config-dir", CONFIG_DIR, "--port", str(port)]
+    argv += ["--state-dir", str(tmp_path / "state")]
+    proc = ManagedProcess(name, argv, tmp_path / "logs", env=TOKEN_ENV, cwd=tmp_path).start()
+    try:
+        wait_for_http(f"http://127.0.0.1:{port}/healthz", timeout_s=20)
+    except TimeoutError:
+        proc.stop()
+        raise AssertionError(proc.tail()) from None
+    return proc
+
+
+@pytest.fixture
+def orchestrator(tmp_path: Path) -> Iterator[tuple[ManagedProcess, str]]:
+    port = free_port()
+    proc = _start(tmp_path, port, "orchestrator")
+    yield proc, f"http://127.0.0.1:{port}"
+    proc.stop()
+
+
+def test_kill_9_and_restart_keeps_pause_reasons_and_journal(tmp_path: Path) -> None:
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    first = _start(tmp_path, port, "orchestrator-1")
+    try:
+        with httpx.Client(base_url=base, timeout=5) as http:
+            paused = http.post(
+                "/v1/pause", json={"reason": "maintenance", "detail": "d"}, headers=ADMIN
+            )
+            assert paused.json() == {"state": "paused", "changed": True, "cleared": []}
+            hook = http.post(
+                "/v1/alertmanager", json=am_payload([am_alert(venue="sx")]), headers=PAUSE
+            )
+            assert hook.json()["results"][0]["action"] == "paused"
+            before = http.get("/v1/status").json()
+            journal = http.get("/v1/journal").json()["entries"]
+            metrics = http.get("/metrics").text
+    finally:
+        first.kill()  # SIGKILL: no shutdown hook runs
+    assert first.proc is not None and first.proc.returncode == -9
+    assert 'arb_config_info{config_hash="' in metrics and 'service="orchestrator"' in metrics
+    assert "arb_orchestrator_paused 1.0" in metrics
+
+    second = _start(tmp_path, port, "orchestrator-2")
+    try:
+        with httpx.Client(base_url=base, timeout=5) as http:
+            after = http.get("/v1/status").json()
+            assert after["state"] == "paused"
+            assert after["reasons"] == before["reasons"]
+            assert {(r["source"], r["name"]) for r in after["reasons"]} == {
+                ("manual", "maintenance"),
+                ("alert", 'ArbFillRatioLow{venue="sx"}'),
+            }
+            assert after["since"] == before["since"]
+            assert http.get("/v1/journal").json()["entries"] == journal
+            assert "arb_orchestrator_paused 1.0" in http.get("/metrics").text
+            assert http.post("/v1/resume", headers=ADMIN).status_code == 409
+    finally:
+        second.stop()
+    events = (tmp_path / "monitoring" / "alert_events.log").read_text().splitlines()
+    assert len(events) == 1 and '"action":"paused"' in events[0]
+
+
+def _answer(sock: socket.socket) -> bytes:
+    """Read one HTTP answer (headers and its Content-Length of body)."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = sock.recv(4096)
+        if not chunk:
+            return data
+        data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    length = int(head.lower().split(b"content-length: ")[1].split(b"\r\n")[0])
+    while len(body) < length:
+        chunk = sock.recv(4096)
+        if not chunk:
+            break
+        body += chunk
+    return head + b"\r\n\r\n" + body
+
+
+def test_body_cap_over_a_real_socket(orchestrator: tuple[ManagedProcess, str]) -> None:
+    proc, base = orchestrator
+    port = int(base.rsplit(":", 1)[1])
+    head = (
+        "POST /v1/pause HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        f"Authorization: Bearer {PAUSE_TOKEN}\r\n"
+    )
+    body = b'{"reason":"x","detail":"' + b"d" * 200_000 + b'"}'
+    chunked = b"".join(
+        f"{len(body[i : i + 8192]):x}\r\n".encode() + body[i : i + 8192] + b"\r\n"
+        for i in range(0, len(body), 8192)
+    )
+    # No Content-Length at all (chunked): cut off once the bytes read pass the cap.
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+        sock.sendall((head + "Transfer-Encoding: chunked\r\n\r\n").encode())
+        with contextlib.suppress(OSError):  # the server may close once it answered
+            sock.sendall(chunked + b"0\r\n\r\n")
+        answer = _answer(sock)
+    assert answer.startswith(b"HTTP/1.1 413"), answer[:200]
+    assert b"body_too_large" in answer
+    # A declared length above the cap is refused before any body byte is sent.
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+        sock.sendall((head + "Content-Length: 10000000\r\n\r\n").encode())
+        answer = _answer(sock)
+    assert answer.startswith(b"HTTP/1.1 413"), answer[:200]
+    with httpx.Client(base_url=base, timeout=5) as http:
+        assert http.get("/v1/status").json()["state"] == "running"
+    assert proc.alive()
+
+
+def _run(tmp_path: Path, *args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("ARBQOS_")}
+    argv = [ARBQOS, "orchestrator", "--config-dir", CONFIG_DIR, "--state-dir", str(tmp_path), *args]
+    return subprocess.run(argv, env={**clean, **env}, capture_output=True, text=True, timeout=30)
+
+
+def test_refuses_a_public_bind_without_a_pause_token(tmp_path: Path) -> None:
+    port = str(free_port())
+    env = {"ARBQOS_ADMIN_TOKEN": ADMIN_TOKEN}
+    result = _run(tmp_path, "--host", "0.0.0.0", "--port", port, env=env)
+    assert result.returncode == 2
+    assert "refusing to bind 0.0.0.0" in result.stderr
+    assert "ARBQOS_PAUSE_TOKEN" in result.stderr
+    assert ADMIN_TOKEN not in result.stderr
+
+
+def test_busy_port_is_a_clear_error(
+    tmp_path: Path, orchestrator: tuple[ManagedProcess, str]
+) -> None:
+    _, base = orchestrator
+    port = base.rsplit(":", 1)[1]
+    result = _run(tmp_path / "other", "--port", port, env=TOKEN_ENV)
+    assert result.returncode == 1
+    assert f"cannot listen on 127.0.0.1:{port}" in result.stderr
