@@ -1,0 +1,94 @@
+"""Pause requests leave the process fast, retry until acknowledged and are never repeated."""
+
+from __future__ import annotations
+
+import itertools
+import time
+
+from prometheus_client import CollectorRegistry
+
+from arbqos.config.schema import ArbqosConfig, ExecConfig
+from arbqos.guard import FILL_RATIO_LOW, PauseNotifier, QosGuard
+from arbqos.instrument import ExecutionTracker
+from arbqos.process import free_port
+from tests.guard.conftest import PauseServer
+
+CONFIG = ArbqosConfig(
+    exec=ExecConfig(fill_ratio_min=0.85, min_orders_in_window=5, p95_accept_time_ms_max=5000)
+)
+
+
+def breach_sx(tracker: ExecutionTracker) -> float:
+    """Submit five legs and reject them; return the monotonic time of the breaching event."""
+    legs = [tracker.submit("sx", "live", 20.0, 0.5) for _ in range(5)]
+    started = time.monotonic()
+    legs[0].result("rejected")  # 5 submitted, fill ratio 0: this event breaches
+    returned = time.monotonic()
+    assert returned - started < 0.02, "the hot path must not wait on the network"
+    for leg in legs[1:]:
+        leg.result("rejected")
+    return started
+
+
+def test_pause_request_arrives_within_100_ms(
+    registry: CollectorRegistry, pause_server: PauseServer
+) -> None:
+    with PauseNotifier(pause_server.url, token="pause-secret") as notifier:
+        guard = QosGuard(CONFIG.exec, notifier)
+        tracker = ExecutionTracker(registry, CONFIG, guard=guard)
+        breach_at = breach_sx(tracker)
+        (arrival,) = pause_server.wait_for(1)
+        assert arrival.at - breach_at < 0.100, f"took {arrival.at - breach_at:.3f} s"
+        assert arrival.path == "/v1/pause"
+        assert arrival.headers["Authorization"] == "Bearer pause-secret"
+        assert arrival.body == {
+            "reason": FILL_RATIO_LOW,
+            "source": "guard",
+            "detail": "venue=sx fill_ratio=0.0000 < 0.85 over 300s (n=5 submitted, 1 results)",
+        }
+        assert notifier.wait_idle(2.0) and notifier.acknowledged == 1
+        time.sleep(0.3)  # the breach persists: nothing more is sent
+        assert len(pause_server.arrivals) == 1
+
+
+def test_retries_after_503_until_acknowledged(
+    registry: CollectorRegistry, pause_server: PauseServer
+) -> None:
+    pause_server.statuses = [503, 503]
+    with PauseNotifier(
+        pause_server.url, token="t", backoff_initial_s=0.02, backoff_max_s=0.05
+    ) as notifier:
+        tracker = ExecutionTracker(registry, CONFIG, guard=QosGuard(CONFIG.exec, notifier))
+        breach_at = breach_sx(tracker)
+        arrivals = pause_server.wait_for(3)
+        assert notifier.wait_idle(2.0)
+        assert len(arrivals) == 3 and notifier.attempts == 3 and notifier.acknowledged == 1
+        assert arrivals[0].at - breach_at < 0.100
+        gaps = [b.at - a.at for a, b in itertools.pairwise(arrivals)]
+        assert gaps[0] >= 0.02 and gaps[1] >= 0.04  # exponential backoff
+        assert all(a.body == arrivals[0].body for a in arrivals)
+        time.sleep(0.2)
+        assert len(pause_server.arrivals) == 3
+
+
+def test_unreachable_orchestrator_never_blocks_and_close_returns() -> None:
+    closed = f"http://127.0.0.1:{free_port()}"
+    notifier = PauseNotifier(closed, token="t", backoff_initial_s=0.01, backoff_max_s=0.02)
+    started = time.monotonic()
+    notifier.request_pause("ArbAcceptTimeP95High", "venue=azuro ...")
+    assert time.monotonic() - started < 0.01
+    time.sleep(0.2)
+    assert notifier.attempts >= 3 and notifier.acknowledged == 0
+    started = time.monotonic()
+    notifier.close(drain_timeout_s=0.1)
+    assert time.monotonic() - started < 1.0
+
+
+def test_refused_token_is_retried_and_explained(pause_server: PauseServer, caplog) -> None:  # type: ignore[no-untyped-def]
+    pause_server.statuses = [401]
+    with PauseNotifier(pause_server.url, token=None, backoff_initial_s=0.01) as notifier:
+        notifier.request_pause(FILL_RATIO_LOW, "x")
+        assert notifier.wait_idle(2.0)
+    assert "Authorization" not in pause_server.arrivals[0].headers
+    assert "check ARBQOS_PAUSE_TOKEN" in caplog.text
+    assert len(pause_server.arrivals) == 2
