@@ -9,11 +9,14 @@ from arbqos.registry.model import (
     SequencerStatus,
     WalletBalance,
 )
+from arbqos.registry.remote import RemoteRegistryError, RemoteRuntimeRegistry
 
 __all__ = [
     "BankSource",
     "ChainHealth",
     "RegistrySnapshot",
+    "RemoteRegistryError",
+    "RemoteRuntimeRegistry",
     "RuntimeRegistry",
     "RuntimeRegistryAPI",
     "SequencerStatus",

@@ -1,0 +1,87 @@
+"""A loopback stand-in for the orchestrator's registry routes, served by uvicorn in a thread."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+import uvicorn
+from fastapi import FastAPI, Header, HTTPException, Response
+
+from arbqos.process import free_port
+from arbqos.registry import ChainHealth, RuntimeRegistry, WalletBalance
+
+TOKEN = "pause-token-for-tests"
+
+
+@dataclass
+class StandIn:
+    """The served app's knobs and its backing in-process registry."""
+
+    url: str
+    runtime: RuntimeRegistry
+    delay_s: float = 0.0
+    garbage: bool = False
+    wrong_shape: bool = False
+
+
+def build_app(state: StandIn) -> FastAPI:
+    """Just the three registry routes, with the documented JSON bodies and pause-token auth."""
+    app = FastAPI()
+
+    def check(authorization: str | None) -> None:
+        if authorization != f"Bearer {TOKEN}":
+            raise HTTPException(401, "missing or wrong bearer token")
+
+    @app.get("/v1/registry")
+    async def snapshot() -> Any:
+        await asyncio.sleep(state.delay_s)
+        if state.garbage:
+            return Response("<html>proxy error</html>", media_type="text/html")
+        if state.wrong_shape:
+            return {"chains": {"arbitrum": {"block": 1}}}
+        return (await state.runtime.snapshot()).to_json()
+
+    @app.put("/v1/registry/chains/{chain}")
+    async def chain(
+        chain: str, body: dict[str, Any], authorization: str | None = Header(None)
+    ) -> Any:
+        check(authorization)
+        if body.get("chain") != chain:
+            raise HTTPException(422, f"body chain {body.get('chain')!r} != path chain {chain!r}")
+        await state.runtime.set_chain_health(ChainHealth.from_json(body))
+        return (await state.runtime.snapshot()).to_json()
+
+    @app.put("/v1/registry/balances")
+    async def balances(body: dict[str, Any], authorization: str | None = Header(None)) -> Any:
+        check(authorization)
+        parsed = {k: WalletBalance.from_json(v) for k, v in body["balances"].items()}
+        await state.runtime.set_balances(parsed)
+        return (await state.runtime.snapshot()).to_json()
+
+    return app
+
+
+@pytest.fixture
+def stand_in() -> Iterator[StandIn]:
+    """Serve the stand-in on a free loopback port; stop it after the test."""
+    port = free_port()
+    state = StandIn(
+        url=f"http://127.0.0.1:{port}", runtime=RuntimeRegistry(None, config_hash="c" * 64)
+    )
+    config = uvicorn.Config(build_app(state), host="127.0.0.1", port=port, log_level="warning")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert server.started, "stand-in orchestrator did not start"
+    yield state
+    server.should_exit = True
+    thread.join(timeout=10)
