@@ -62,7 +62,7 @@ def test_no_input_causes_a_server_error(service: ControlService) -> None:
             )
             def run(case: Any, auth: dict[str, str]) -> None:
                 response = case.call_and_validate(headers=auth, checks=[not_a_server_error])
-                seen.setdefault(operation.label, set()).add(response.status_code)
+                seen.setdefault(case.operation.label, set()).add(response.status_code)
                 assert response.status_code < 500
                 if response.status_code >= 400:
                     body = response.json()
