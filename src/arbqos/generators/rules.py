@@ -1,0 +1,43 @@
+"""The Prometheus rule file (`ops/alerts/qos.yaml`): recording rules, then QoS and infra alerts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from arbqos.config import ArbqosConfig
+from arbqos.generators.alerts import build_infra_alerts, build_qos_alerts
+from arbqos.generators.promql import duration
+from arbqos.generators.recording import build_recording_rules
+
+GROUP_RECORDING = "arbqos_qos_window"
+GROUP_QOS_ALERTS = "arbqos_qos_alerts"
+GROUP_INFRA_ALERTS = "arbqos_infra_alerts"
+
+
+def build_rule_groups(cfg: ArbqosConfig) -> list[dict[str, Any]]:
+    """Return the rule groups, each evaluated every `alerting.evaluation_interval_s`.
+
+    The interval is set on every group so a Prometheus with a slower global evaluation
+    interval (the Prometheus Operator default is 30 s) still evaluates these every second.
+    """
+    interval = duration(cfg.alerting.evaluation_interval_s)
+    return [
+        {"name": GROUP_RECORDING, "interval": interval, "rules": build_recording_rules(cfg)},
+        {"name": GROUP_QOS_ALERTS, "interval": interval, "rules": build_qos_alerts(cfg)},
+        {"name": GROUP_INFRA_ALERTS, "interval": interval, "rules": build_infra_alerts(cfg)},
+    ]
+
+
+def build_rule_file(cfg: ArbqosConfig) -> dict[str, Any]:
+    """Return the rule file document `{"groups": [...]}`."""
+    return {"groups": build_rule_groups(cfg)}
+
+
+def alert_names(cfg: ArbqosConfig) -> list[str]:
+    """Every distinct alert name in the rule file, in file order."""
+    names: list[str] = []
+    for group in build_rule_groups(cfg):
+        for rule in group["rules"]:
+            if "alert" in rule and rule["alert"] not in names:
+                names.append(rule["alert"])
+    return names

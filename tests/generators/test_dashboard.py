@@ -1,0 +1,166 @@
+"""The Grafana dashboard: layout, data source variable, thresholds from config, valid PromQL."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from arbqos.config import ArbqosConfig, ExecConfig, RiskConfig
+from arbqos.generators.dashboard import build_dashboard
+from arbqos.generators.render import DASHBOARD_PATH, render_all
+from arbqos.generators.rules import build_rule_groups
+from tests.conftest import REPO_ROOT
+from tests.generators.conftest import run_tool
+from tests.generators.promql_names import known_series, metric_names
+
+DATASOURCE = {"type": "prometheus", "uid": "${datasource}"}
+VARIABLES = {"$venue": "sx|azuro", "$__rate_interval": "1m"}
+
+
+def expressions(dashboard: dict[str, Any]) -> Iterator[tuple[str, str]]:
+    """(where, PromQL) for every panel target and annotation."""
+    for panel in dashboard["panels"]:
+        for target in panel["targets"]:
+            yield f"panel {panel['id']} {target['refId']}", target["expr"]
+    for annotation in dashboard["annotations"]["list"]:
+        yield f"annotation {annotation['name']}", annotation["expr"]
+
+
+def panel(dashboard: dict[str, Any], title_part: str) -> dict[str, Any]:
+    (found,) = [p for p in dashboard["panels"] if title_part in p["title"]]
+    return found
+
+
+def threshold_steps(p: dict[str, Any]) -> list[float | None]:
+    return [step["value"] for step in p["fieldConfig"]["defaults"]["thresholds"]["steps"]]
+
+
+def datasource_refs(node: Any) -> Iterator[Any]:
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "datasource":
+                yield value
+            else:
+                yield from datasource_refs(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from datasource_refs(item)
+
+
+def test_every_data_source_reference_is_the_variable() -> None:
+    dashboard = build_dashboard(ArbqosConfig())
+    refs = list(datasource_refs(dashboard))
+    assert len(refs) > 40
+    assert all(ref == DATASOURCE for ref in refs), [r for r in refs if r != DATASOURCE]
+    uids = re.findall(r'"uid": "([^"]*)"', json.dumps(dashboard))
+    assert set(uids) == {"${datasource}", "arbqos-qos"}
+
+
+def test_variables() -> None:
+    templating = {v["name"]: v for v in build_dashboard(ArbqosConfig())["templating"]["list"]}
+    assert templating["datasource"]["type"] == "datasource"
+    assert templating["datasource"]["query"] == "prometheus"
+    venue = templating["venue"]
+    assert venue["query"] == "label_values(arb_orders_submitted_total, venue)"
+    assert venue["includeAll"] and venue["multi"]
+
+
+def test_panel_ids_and_grid_are_stable_and_do_not_overlap() -> None:
+    panels = build_dashboard(ArbqosConfig())["panels"]
+    assert [p["id"] for p in panels] == list(range(1, len(panels) + 1))
+    cells: set[tuple[int, int]] = set()
+    for p in panels:
+        pos = p["gridPos"]
+        assert pos["x"] + pos["w"] <= 24
+        own = {
+            (x, y)
+            for x in range(pos["x"], pos["x"] + pos["w"])
+            for y in range(pos["y"], pos["y"] + pos["h"])
+        }
+        assert not own & cells, p["title"]
+        cells |= own
+
+
+def test_time_series_panels_have_units() -> None:
+    for p in build_dashboard(ArbqosConfig())["panels"]:
+        if p["type"] == "timeseries":
+            assert p["fieldConfig"]["defaults"]["unit"], p["title"]
+    dashboard = build_dashboard(ArbqosConfig())
+    assert panel(dashboard, "Wallet balances")["fieldConfig"]["defaults"]["unit"] == "currencyUSD"
+    assert panel(dashboard, "Fill ratio")["fieldConfig"]["defaults"]["unit"] == "percentunit"
+    assert panel(dashboard, "Accept time p50")["fieldConfig"]["defaults"]["unit"] == "s"
+
+
+def test_required_panels_are_present() -> None:
+    titles = " | ".join(p["title"] for p in build_dashboard(ArbqosConfig())["panels"])
+    for part in (
+        "Accept time p50 / p95 by venue and phase",
+        "Fill ratio",
+        "Quote to fill time",
+        "Slippage",
+        "Partial fills",
+        "Void rate",
+        "API error ratio",
+        "API latency",
+        "Wallet balances",
+        "Gas price",
+        "RPC and sequencer up",
+        "Heartbeat and balance watcher age",
+        "Trading paused",
+        "Config hash",
+        "Alerts firing",
+    ):
+        assert part in titles
+
+
+def test_thresholds_come_from_the_config() -> None:
+    cfg = ArbqosConfig(
+        exec=ExecConfig(fill_ratio_min=0.7, p95_accept_time_ms_max=2500),
+        risk=RiskConfig(stake_pct_cap=0.1, balance_alert_usd=40),
+    )
+    dashboard = build_dashboard(cfg)
+    assert threshold_steps(panel(dashboard, "Accept time p50")) == [None, 2.5]
+    assert threshold_steps(panel(dashboard, "Fill ratio")) == [None, 0.7]
+    assert threshold_steps(panel(dashboard, "Wallet balances")) == [None, 40]
+    assert threshold_steps(panel(dashboard, "Stake per leg")) == [None, 0.1]
+    assert threshold_steps(panel(dashboard, "Heartbeat and balance")) == [None, 90]
+    style = panel(dashboard, "Fill ratio")["fieldConfig"]["defaults"]["custom"]["thresholdsStyle"]
+    assert style == {"mode": "dashed"}
+
+
+def test_expressions_use_known_series_only() -> None:
+    cfg = ArbqosConfig()
+    records = {r["record"] for g in build_rule_groups(cfg) for r in g["rules"] if "record" in r}
+    known = known_series(records)
+    for where, expr in expressions(build_dashboard(cfg)):
+        assert not metric_names(expr) - known, (where, metric_names(expr) - known)
+    assert "arb_orders_submitted_total" in known
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(60)
+def test_promtool_parses_every_dashboard_expression(tmp_path: Path) -> None:
+    rules = []
+    for index, (where, expr) in enumerate(expressions(build_dashboard(ArbqosConfig()))):
+        for variable, value in VARIABLES.items():
+            expr = expr.replace(variable, value)
+        assert "$" not in expr, where
+        rules.append({"record": f"dashboard:expr_{index}:check", "expr": expr})
+    path = tmp_path / "dashboard_exprs.yaml"
+    path.write_text(yaml.safe_dump({"groups": [{"name": "dashboard", "rules": rules}]}))
+    result = run_tool(["promtool", "check", "rules", str(path)])
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"SUCCESS: {len(rules)} rules found" in result.stdout
+
+
+def test_committed_dashboard_is_sorted_json_with_a_final_newline() -> None:
+    text = (REPO_ROOT / DASHBOARD_PATH).read_text()
+    assert text.endswith("}\n")
+    assert text == json.dumps(json.loads(text), indent=2, sort_keys=True) + "\n"
+    assert render_all(ArbqosConfig())[DASHBOARD_PATH] == render_all(ArbqosConfig())[DASHBOARD_PATH]
