@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import json
-import threading
-import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
@@ -14,12 +10,13 @@ from eth_abi.abi import decode, encode
 
 from arbqos.chain.abi import BALANCE_OF, DECIMALS
 from arbqos.config.schema import WalletConfig
+from tests.probes.fakes import LoopbackServer, Reply, Request
 
 
 class FakeTokenChain:
     """Answers eth_chainId and eth_call (decimals, balanceOf) of one token.
 
-    `mode`: `ok`, `down` (HTTP 503), `hang` (no answer for 5 s) or `no_code` (eth_call "0x").
+    `mode`: `ok`, `down` (HTTP 503), `hang` (never answers) or `no_code` (eth_call "0x").
     """
 
     def __init__(self, chain_id: int, *, decimals: int = 6) -> None:
@@ -29,34 +26,8 @@ class FakeTokenChain:
         self.mode = "ok"
         self.calls: list[tuple[str, str]] = []
         """(method, 4-byte selector hex for eth_call) of every request received."""
-        outer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                status, payload = outer.answer(body)
-                if status == 0:
-                    time.sleep(5)
-                    return
-                data = json.dumps(payload).encode()
-                try:
-                    self.send_response(status)
-                    self.send_header("Content-Type", "application/json")
-                    self.send_header("Content-Length", str(len(data)))
-                    self.end_headers()
-                    self.wfile.write(data)
-                except OSError:
-                    pass
-
-            def log_message(self, *args: object) -> None:
-                return
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(
-            target=self.server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
-        ).start()
+        self.server = LoopbackServer(self.handle).start()
+        self.url = self.server.url
 
     def set_balance(self, owner: str, raw: int) -> None:
         """Give `owner` a raw token balance."""
@@ -67,18 +38,19 @@ class FakeTokenChain:
         wanted = selector.hex() if selector else None
         return sum(1 for m, s in self.calls if m == method and (wanted is None or s == wanted))
 
-    def answer(self, body: dict[str, Any]) -> tuple[int, Any]:
+    def handle(self, request: Request) -> Reply:
+        body = request.json()
         method = body["method"]
         data = body["params"][0]["data"][2:] if method == "eth_call" else ""
         self.calls.append((method, data[:8]))
         if self.mode == "hang":
-            return 0, None
+            return Reply(mode="hang")
         if self.mode == "down":
-            return 503, {"error": "unavailable"}
+            return Reply(503, {"error": "unavailable"})
         if method == "eth_chainId":
-            return 200, {"jsonrpc": "2.0", "id": body["id"], "result": hex(self.chain_id)}
+            return Reply(body={"jsonrpc": "2.0", "id": body["id"], "result": hex(self.chain_id)})
         if method != "eth_call":
-            return 200, {"jsonrpc": "2.0", "id": body["id"], "error": {"code": -32601}}
+            return Reply(body={"jsonrpc": "2.0", "id": body["id"], "error": {"code": -32601}})
         if self.mode == "no_code":
             result = b""
         elif data.startswith(DECIMALS.hex()):
@@ -87,12 +59,11 @@ class FakeTokenChain:
             (owner,) = decode(["address"], bytes.fromhex(data[8:]))
             result = encode(["uint256"], [self.balances.get(owner.lower(), 0)])
         else:
-            return 200, {"jsonrpc": "2.0", "id": body["id"], "error": {"message": "revert"}}
-        return 200, {"jsonrpc": "2.0", "id": body["id"], "result": "0x" + result.hex()}
+            return Reply(body={"jsonrpc": "2.0", "id": body["id"], "error": {"message": "revert"}})
+        return Reply(body={"jsonrpc": "2.0", "id": body["id"], "result": "0x" + result.hex()})
 
     def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        self.server.stop()
 
 
 @pytest.fixture

@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-import json
-import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import httpx
@@ -17,44 +14,31 @@ import pytest
 from arbqos.bank.push import BalancePusher
 from arbqos.process import free_port
 from arbqos.registry.model import WalletBalance
+from tests.probes.fakes import LoopbackServer, Reply, Request
 
 
 class Orchestrator:
-    """Records PUT requests; answers after `delay_s` with `status`."""
+    """Records PUT requests as (path, headers, body); answers after `delay_s` with `status`."""
 
     def __init__(self) -> None:
-        self.requests: list[tuple[str, dict[str, str], Any]] = []
         self.status = 200
         self.delay_s = 0.0
-        outer = self
+        self.server = LoopbackServer(self.handle).start()
+        self.url = self.server.url
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_PUT(self) -> None:
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                time.sleep(outer.delay_s)
-                outer.requests.append((self.path, dict(self.headers), body))
-                self.send_response(outer.status)
-                self.send_header("Content-Length", "2")
-                self.end_headers()
-                self.wfile.write(b"{}")
+    def handle(self, request: Request) -> Reply:
+        return Reply(self.status, {}, delay_s=self.delay_s)
 
-            def log_message(self, *args: object) -> None:
-                return
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(
-            target=self.server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
-        ).start()
+    @property
+    def requests(self) -> list[tuple[str, dict[str, str], Any]]:
+        return [(r.path, r.headers, r.json()) for r in self.server.requests if r.method == "PUT"]
 
 
 @pytest.fixture
 def orchestrator() -> Iterator[Orchestrator]:
     fake = Orchestrator()
     yield fake
-    fake.server.shutdown()
-    fake.server.server_close()
+    fake.server.stop()
 
 
 def balances(usd: float) -> dict[str, WalletBalance]:
@@ -72,7 +56,7 @@ async def test_push_sends_balances_with_the_pause_token(orchestrator: Orchestrat
         assert await pusher.flush(2.0)
     path, headers, body = orchestrator.requests[0]
     assert path == "/v1/registry/balances"
-    assert headers["Authorization"] == "Bearer pause-secret"
+    assert headers["authorization"] == "Bearer pause-secret"
     sx = WalletBalance.from_json(body["balances"]["sx"])
     assert (sx.balance_usd, sx.low) == (12.5, True)
     assert body["balances"]["sx"]["observed_at"] == "2026-11-26T13:50:58.123Z"

@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import ast
-import json
 import re
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import httpx
@@ -16,6 +13,7 @@ import pytest
 import arbqos
 from arbqos.chain.rpc import JsonRpcClient
 from arbqos.errors import ForbiddenRpcMethod
+from tests.probes.fakes import LoopbackServer, Reply, Request
 
 WRITE_METHODS = (
     "eth_sendTransaction",
@@ -49,34 +47,18 @@ WATCHER_MODULES = sorted(
 
 
 @pytest.fixture
-def recorder() -> Iterator[tuple[str, list[str]]]:
-    """A loopback JSON-RPC endpoint that records the method of every request it receives."""
-    received: list[str] = []
+def recorder() -> Iterator[tuple[str, list[Request]]]:
+    """A loopback JSON-RPC endpoint that records every request it receives."""
 
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-            received.append(body["method"])
-            data = json.dumps({"jsonrpc": "2.0", "id": body["id"], "result": "0x89"}).encode()
-            self.send_response(200)
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
+    def answer(request: Request) -> Reply:
+        return Reply(body={"jsonrpc": "2.0", "id": request.json()["id"], "result": "0x89"})
 
-        def log_message(self, *args: object) -> None:
-            return
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(
-        target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
-    ).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}", received
-    server.shutdown()
-    server.server_close()
+    with LoopbackServer(answer) as server:
+        yield server.url, server.requests
 
 
 async def test_rpc_client_refuses_every_write_method_before_sending(
-    recorder: tuple[str, list[str]],
+    recorder: tuple[str, list[Request]],
 ) -> None:
     url, received = recorder
     async with httpx.AsyncClient() as http:
@@ -86,7 +68,7 @@ async def test_rpc_client_refuses_every_write_method_before_sending(
                 await rpc.call(method, [{"from": "0x" + "11" * 20, "to": "0x" + "22" * 20}])
         assert received == [], "a write method reached the endpoint"
         assert await rpc.chain_id() == 137  # the endpoint does record what is sent
-    assert received == ["eth_chainId"]
+    assert [r.json()["method"] for r in received] == ["eth_chainId"]
 
 
 @pytest.mark.parametrize("path", WATCHER_MODULES, ids=lambda p: p.name)
