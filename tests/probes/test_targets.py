@@ -254,7 +254,7 @@ async def test_misbehaving_endpoint_is_a_failure_within_the_timeout(
     elapsed = time.monotonic() - started
     assert not result.ok, result.detail
     assert result.detail
-    assert elapsed < TIMEOUT_S + 0.1
+    assert elapsed < TIMEOUT_S + 0.2  # the hard timeout plus event-loop jitter under load
     assert result.latency_seconds <= elapsed
     if mode == "drip":  # bytes keep coming, so only the runner's hard timeout ends it
         assert result.detail == f"timeout after {TIMEOUT_S:g} s"
