@@ -1,0 +1,1 @@
+"""The local demo stack: venue simulators, Prometheus, Alertmanager, dashboard snapshots."""
