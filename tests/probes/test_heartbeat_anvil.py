@@ -1,0 +1,118 @@
+"""`arbqos heartbeat` as a process against anvil and a real orchestrator: pause, recover, audit."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import yaml
+
+from arbqos.chain.localchain import LocalChains
+from arbqos.config.schema import ArbqosConfig, HeartbeatConfig, OrchestratorConfig
+from arbqos.probes.audit import run_audit
+from arbqos.process import ManagedProcess, free_port, wait_for_http
+from tests.chain.shared import session_chains
+from tests.conftest import REPO_ROOT
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(90)]
+
+ARBQOS = str(REPO_ROOT / ".venv" / "bin" / "arbqos")
+PAUSE_TOKEN = "pause-" + "p" * 32
+TOKENS = {"ARBQOS_PAUSE_TOKEN": PAUSE_TOKEN, "ARBQOS_ADMIN_TOKEN": "admin-" + "a" * 32}
+INTERVAL_S = 1.0
+
+
+@pytest.fixture(scope="session")
+def chains(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> LocalChains:
+    return session_chains(request, tmp_path_factory)
+
+
+def _until(check: Callable[[], Any], timeout_s: float, what: str) -> Any:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"not within {timeout_s} s: {what}")
+
+
+def _write_config(chains: LocalChains, tmp_path: Path, orch_port: int, metrics_port: int) -> Path:
+    heartbeat = HeartbeatConfig(
+        interval_s=INTERVAL_S,
+        probe_timeout_s=0.3,
+        targets=["sx_rollup", "arbitrum", "polygon"],  # venue APIs cannot run here
+        log_path=str(tmp_path / "monitoring" / "heartbeat.log"),
+        metrics_port=metrics_port,
+    )
+    base = ArbqosConfig(heartbeat=heartbeat, orchestrator=OrchestratorConfig(port=orch_port))
+    cfg = chains.config(base)
+    endpoints = cfg.endpoints.model_copy(
+        update={"orchestrator_url": f"http://127.0.0.1:{orch_port}"}
+    )
+    data = cfg.model_copy(update={"endpoints": endpoints}).model_dump(mode="json")
+    config_dir = tmp_path / "config"
+    config_dir.mkdir()
+    for section, values in data.items():
+        (config_dir / f"{section}.yml").write_text(yaml.safe_dump(values, sort_keys=False))
+    return config_dir
+
+
+def test_sequencer_down_pauses_through_the_orchestrator_and_recovers(
+    chains: LocalChains, tmp_path: Path
+) -> None:
+    orch_port, metrics_port = free_port(), free_port()
+    config_dir = _write_config(chains, tmp_path, orch_port, metrics_port)
+    base = f"http://127.0.0.1:{orch_port}"
+    orch_argv = [ARBQOS, "orchestrator", "--config-dir", str(config_dir)]
+    orch_argv += ["--state-dir", str(tmp_path / "state")]
+    hb_argv = [ARBQOS, "heartbeat", "--config-dir", str(config_dir)]
+    logs = tmp_path / "logs"
+    with (
+        ManagedProcess("orchestrator", orch_argv, logs, env=TOKENS, cwd=tmp_path) as orch,
+        ManagedProcess("heartbeat", hb_argv, logs, env=TOKENS, cwd=tmp_path) as heartbeat,
+        httpx.Client(base_url=base, timeout=5) as http,
+    ):
+        try:
+            wait_for_http(f"{base}/healthz", timeout_s=30)
+            wait_for_http(f"http://127.0.0.1:{metrics_port}/metrics", timeout_s=30)
+
+            def reason(name: str) -> dict[str, Any] | None:
+                reasons = http.get("/v1/status").json()["reasons"]
+                found = [r for r in reasons if r["name"] == name and r["source"] == "heartbeat"]
+                return found[0] if found else None
+
+            def registry_arbitrum() -> dict[str, Any]:
+                chains_json: dict[str, Any] = http.get("/v1/registry").json()["chains"]
+                return chains_json.get("arbitrum", {})
+
+            _until(lambda: registry_arbitrum().get("sequencer_up"), 15, "healthy reports")
+            assert reason("ArbSequencerDown") is None
+            chains.set_feed(1)
+            down = _until(
+                lambda: (r := reason("ArbSequencerDown")) and r["active"] and r, 10, "pause"
+            )
+            assert http.get("/v1/status").json()["state"] == "paused"
+            assert down["detail"].startswith("uptime feed reports sequencer down since ")
+            metrics = httpx.get(f"http://127.0.0.1:{metrics_port}/metrics").text
+            assert 'arb_sequencer_up{chain="arbitrum"} 0.0' in metrics
+            assert 'arb_probe_success{target="arbitrum"} 0.0' in metrics
+            chains.set_feed(0, int(time.time()) - 86400)
+            _until(lambda: not reason("ArbSequencerDown")["active"], 10, "reason inactive")
+        except AssertionError:
+            print(orch.tail(40), heartbeat.tail(40))
+            raise
+        finally:
+            chains.set_feed(0, int(time.time()) - 86400)
+        assert heartbeat.stop() == 0  # SIGTERM ends it cleanly after the current tick
+    log = tmp_path / "monitoring" / "heartbeat.log"
+    lines = [json.loads(line) for line in log.read_text().splitlines()]
+    assert len(lines) >= 3
+    assert [line["tick"] for line in lines] == list(range(1, len(lines) + 1))
+    assert any(not line["targets"]["arbitrum"]["ok"] for line in lines)
+    assert run_audit([log], max_gap_s=None, interval_s=INTERVAL_S) == 0
