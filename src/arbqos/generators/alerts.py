@@ -20,6 +20,10 @@ Design choices an operator should know:
   Prometheus having scraped anything one stale limit ago, so a fresh Prometheus does not pause
   trading before its first scrape. No `job` matcher: job names differ between the static
   scrape config and the Prometheus Operator (where `job` is the Service name).
+- `for`: `alerting.pause_for_s` on pause alerts, `alerting.warn_for_s` on level warnings.
+  ArbStakeCapExceeded and ArbWatchdog have none: a leg above the cap is an event that stays
+  in the window for `exec.qos_window_s`, and waiting would only delay (or, with a `for`
+  longer than the window, suppress) it.
 """
 
 from __future__ import annotations
