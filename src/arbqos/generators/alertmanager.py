@@ -102,6 +102,10 @@ def header(cfg: ArbqosConfig) -> str:
         GENERATED,
         'Routing: action="pause" -> orchestrator webhook (Bearer token read from',
         f"{cfg.alerting.pause_token_file}), and every alert -> the default receiver.",
+        f"group_interval {duration(cfg.alerting.group_interval_s)}: a resolve goes out at the "
+        "next group tick, so keep it short or a re-breach",
+        "before that tick is deduplicated away; the orchestrator webhook is idempotent and",
+        "level-triggered (a repeated firing notification re-asserts the pause).",
         "Inhibitions (a pause alert is never inhibited):",
     ]
     for source, target, equal, why in INHIBITIONS:
