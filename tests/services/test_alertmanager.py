@@ -95,11 +95,11 @@ async def test_reason_stays_active_while_another_instance_fires(orch: Orchestrat
     response = await orch.alerts(a, b)
     assert [r["action"] for r in response.json()["results"]] == ["paused", "already_paused"]
     [reason] = (await orch.status())["reasons"]
-    resolved_a = dict(a, status="resolved")
+    resolved_a = dict(a, status="resolved", endsAt="2026-11-26T14:00:00Z")
     partial = await orch.alerts(resolved_a, status="resolved")
     assert partial.json()["results"][0]["action"] == "ignored"
     assert (await orch.status())["reasons"][0]["active"] is True
-    resolved_b = dict(b, status="resolved")
+    resolved_b = dict(b, status="resolved", endsAt="2026-11-26T14:00:00Z")
     done = await orch.alerts(resolved_b, status="resolved")
     assert done.json()["results"][0]["action"] == "reason_resolved"
     assert reason["name"] == 'ArbFillRatioLow{venue="sx"}'
@@ -120,10 +120,23 @@ async def test_new_occurrence_after_resume_pauses_again(orch: Orchestrator) -> N
     await orch.resume()
     again = await orch.alerts(am_alert(venue="sx", starts_at="2026-11-26T14:30:00Z"))
     assert again.json()["results"][0]["action"] == "paused"
-    # An even older occurrence arriving late is stale.
-    old = await orch.alerts(am_alert(venue="sx", starts_at="2026-11-26T12:00:00Z"))
-    assert old.json()["results"][0]["action"] == "ignored"
-    assert "stale" in old.json()["results"][0]["detail"]
+    # A late copy of the first occurrence's resolve must not clear the second occurrence.
+    late = am_alert(venue="sx", status="resolved")
+    stale = await orch.alerts(late, status="resolved")
+    assert stale.json()["results"][0]["action"] == "ignored"
+    assert "stale" in stale.json()["results"][0]["detail"]
+    assert (await orch.status())["reasons"][0]["active"] is True
+
+
+async def test_resolve_counts_when_alertmanager_merged_an_earlier_start(
+    orch: Orchestrator,
+) -> None:
+    """HA Prometheus replicas fire at slightly different times; Alertmanager keeps the earliest."""
+    await orch.alerts(am_alert(venue="sx", starts_at="2026-11-26T13:56:03.870Z"))
+    merged = am_alert(venue="sx", status="resolved", starts_at="2026-11-26T13:56:03.120Z")
+    resolved = await orch.alerts(merged, status="resolved")
+    assert resolved.json()["results"][0]["action"] == "reason_resolved"
+    assert (await orch.resume()).status_code == 200
 
 
 async def test_webhook_validation(orch: Orchestrator) -> None:

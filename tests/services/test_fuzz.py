@@ -19,7 +19,7 @@ from arbqos.config import ArbqosConfig
 from arbqos.services import ControlService, create_app
 from tests.services.conftest import ADMIN, PAUSE, TOKENS
 
-EXAMPLES = {GenerationMode.POSITIVE: 20, GenerationMode.NEGATIVE: 15}
+EXAMPLES = {GenerationMode.POSITIVE: 16, GenerationMode.NEGATIVE: 12}
 
 
 @pytest.fixture

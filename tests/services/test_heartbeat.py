@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
+from pathlib import Path
 
+from prometheus_client import CollectorRegistry
+
+from arbqos.clock import SystemClock
 from arbqos.config import ArbqosConfig, HeartbeatConfig
+from arbqos.services import ControlService, State, create_app
 from tests.services.conftest import (
     PAUSE,
+    TOKENS,
     Orchestrator,
     chain_health,
     heartbeat_report,
@@ -203,3 +210,29 @@ async def test_metrics_endpoint_exports_contract_series(orch: Orchestrator) -> N
     assert 'arb_orchestrator_pauses_total{reason="ArbFillRatioLow",source="alert"} 0.0' in text
     assert 'arb_sequencer_up{chain="arbitrum"} 1.0' in text
     assert (await orch.client.get("/healthz")).json() == {"status": "ok"}
+
+
+async def test_background_task_runs_the_deadman_on_the_real_clock(tmp_path: Path) -> None:
+    config = ArbqosConfig(heartbeat=HeartbeatConfig(interval_s=0.05, probe_timeout_s=0.01))
+    registry = CollectorRegistry()
+    service = ControlService.build(
+        config,
+        state_dir=tmp_path / "state",
+        clock=SystemClock(),
+        registry=registry,
+        config_hash="c" * 64,
+    )
+    app = create_app(
+        service, TOKENS, registry=registry, max_body_bytes=65536, background_interval_s=0.02
+    )
+    try:
+        async with app.router.lifespan_context(app):
+            for _ in range(100):
+                if service.control.state is State.PAUSED:
+                    break
+                await asyncio.sleep(0.02)
+        assert [(r.source, r.name) for r in service.control.reasons] == [
+            ("deadman", "ArbHeartbeatStale")
+        ]
+    finally:
+        service.close()

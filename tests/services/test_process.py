@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import socket
 import subprocess
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 
-from arbqos.process import ManagedProcess, free_port, wait_for_http
+from arbqos.clock import format_ts
+from arbqos.process import ManagedProcess, find_tool, free_port, wait_for_http
 from tests.conftest import REPO_ROOT
 from tests.services.conftest import ADMIN, ADMIN_TOKEN, PAUSE, PAUSE_TOKEN, am_alert, am_payload
 
@@ -35,10 +40,12 @@ def _start(tmp_path: Path, port: int, name: str) -> ManagedProcess:
     return proc
 
 
-@pytest.fixture
-def orchestrator(tmp_path: Path) -> Iterator[tuple[ManagedProcess, str]]:
+@pytest.fixture(scope="module")
+def orchestrator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[ManagedProcess, str]]:
+    """One real orchestrator shared by the tests that leave it running; cwd is its log dir."""
+    workdir = tmp_path_factory.mktemp("orchestrator")
     port = free_port()
-    proc = _start(tmp_path, port, "orchestrator")
+    proc = _start(workdir, port, "orchestrator")
     yield proc, f"http://127.0.0.1:{port}"
     proc.stop()
 
@@ -158,3 +165,90 @@ def test_busy_port_is_a_clear_error(
     result = _run(tmp_path / "other", "--port", port, env=TOKEN_ENV)
     assert result.returncode == 1
     assert f"cannot listen on 127.0.0.1:{port}" in result.stderr
+
+
+def test_real_alertmanager_pauses_and_resolves(
+    tmp_path: Path, orchestrator: tuple[ManagedProcess, str]
+) -> None:
+    _, base = orchestrator
+    token_file = tmp_path / "pause_token"
+    token_file.write_text(PAUSE_TOKEN + "\n")
+    config = {
+        "route": {
+            "receiver": "orchestrator",
+            "group_by": ["alertname", "venue"],
+            "group_wait": "0s",
+            "group_interval": "1s",
+            "repeat_interval": "1h",
+        },
+        "receivers": [
+            {
+                "name": "orchestrator",
+                "webhook_configs": [
+                    {
+                        "url": f"{base}/v1/alertmanager",
+                        "send_resolved": True,
+                        "http_config": {
+                            "authorization": {"type": "Bearer", "credentials_file": str(token_file)}
+                        },
+                    }
+                ],
+            }
+        ],
+    }
+    (tmp_path / "alertmanager.yml").write_text(json.dumps(config))
+    am_port = free_port()
+    argv = [
+        find_tool("prometheus-alertmanager"),
+        f"--config.file={tmp_path / 'alertmanager.yml'}",
+        f"--storage.path={tmp_path / 'am-data'}",
+        f"--web.listen-address=127.0.0.1:{am_port}",
+        "--cluster.listen-address=",
+    ]
+    alert = {
+        "labels": {
+            "alertname": "ArbFillRatioLow",
+            "venue": "sx",
+            "severity": "critical",
+            "action": "pause",
+            "instance": "127.0.0.1:9101",
+        },
+        "annotations": {"summary": "fill ratio 0.41 < 0.85"},
+        "startsAt": format_ts(datetime.now(UTC) - timedelta(seconds=1)),
+    }
+    with ManagedProcess("alertmanager", argv, tmp_path / "logs") as am:
+        am_url = f"http://127.0.0.1:{am_port}"
+        wait_for_http(f"{am_url}/-/ready", timeout_s=20)
+        with httpx.Client(timeout=5) as http:
+            assert http.post(f"{am_url}/api/v2/alerts", json=[alert]).status_code == 200
+            reasons = _wait_for(http, base, lambda s: s["state"] == "paused")
+            assert [(r["source"], r["name"]) for r in reasons] == [
+                ("alert", 'ArbFillRatioLow{venue="sx"}')
+            ]
+            ended = {**alert, "endsAt": format_ts(datetime.now(UTC))}
+            assert http.post(f"{am_url}/api/v2/alerts", json=[ended]).status_code == 200
+            _wait_for(http, base, lambda s: not s["reasons"][0]["active"])
+            assert http.post(f"{base}/v1/resume", headers=ADMIN).json()["state"] == "running"
+        assert am.alive(), am.tail()
+    workdir = Path(orchestrator[0].log_path).parents[1]
+    events = [
+        json.loads(line)
+        for line in (workdir / "monitoring" / "alert_events.log").read_text().splitlines()
+    ]
+    assert [e["action"] for e in events][:1] == ["paused"]
+    assert "reason_resolved" in [e["action"] for e in events]
+    assert len({e["fingerprint"] for e in events}) == 1
+
+
+def _wait_for(
+    http: httpx.Client, base: str, done: Callable[[dict[str, Any]], bool], timeout_s: float = 15
+) -> list[dict[str, Any]]:
+    """Poll /v1/status until `done(status)`; return its reasons."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        status = http.get(f"{base}/v1/status").json()
+        if done(status):
+            reasons: list[dict[str, Any]] = status["reasons"]
+            return reasons
+        time.sleep(0.05)
+    raise AssertionError(f"orchestrator status never reached the expected state: {status}")

@@ -33,10 +33,13 @@ class AlertResult:
 class AlertIntake:
     """Turn Alertmanager notifications into pause reasons.
 
-    An occurrence is (fingerprint, startsAt). Repeats of an occurrence change nothing, so the
-    two members of an HA Alertmanager pair may both deliver; a late `firing` copy of an
-    occurrence already seen `resolved` is stale and ignored. A reason stays active while any
-    firing occurrence maps to it.
+    Activation is level-triggered, so repeats change nothing and both members of an HA
+    Alertmanager pair may deliver. Per fingerprint the last notification is kept: a `firing`
+    copy that started before the last known resolution is stale (a slower HA peer) and is
+    ignored, as is a `resolved` copy that ended before the occurrence now firing started.
+    Comparing start with end, not start with start, keeps a resolve effective when HA
+    Prometheus replicas made Alertmanager merge slightly different `startsAt` values. A reason
+    stays active while any firing fingerprint maps to it.
     """
 
     def __init__(self, control: PauseControl, event_log: EventLog | None) -> None:
@@ -87,37 +90,49 @@ class AlertIntake:
         if alert.labels.get("action") != "pause":
             return result("ignored", 'no action="pause" label: notification only')
         name = alert_reason_name(alert.labels)
-        store = self._control.store
-        previous = store.get_instance(alert.fingerprint)
-        if previous is not None and alert.starts_at < previous.starts_at:
-            return result(
-                "ignored",
-                f"stale: a newer occurrence started at {format_ts(previous.starts_at)}",
-                name,
-            )
-        same = previous is not None and previous.starts_at == alert.starts_at
+        previous = self._control.store.get_instance(alert.fingerprint)
         if alert.status == "firing":
-            if same and previous is not None and previous.status == "resolved":
-                return result("ignored", "stale: this occurrence was already resolved", name)
-            if same and previous is not None and previous.overridden:
-                return result("ignored", "this occurrence was cleared by a forced resume", name)
-            store.put_instance(
-                AlertInstance(alert.fingerprint, alert.starts_at, "firing", name), unit.now
-            )
-            detail = alert.annotations.get("summary") or alert.annotations.get("description", "")
-            if unit.activate(SOURCE, name, detail[:500]):
-                return result("paused", "pause reason activated", name)
-            return result("already_paused", "reason already active", name)
-        if same and previous is not None and previous.status == "resolved":
-            return result("ignored", "duplicate: occurrence already resolved", name)
-        overridden = same and previous is not None and previous.overridden
+            action, detail = self._firing(unit, alert, name, previous)
+        else:
+            action, detail = self._resolved(unit, alert, name, previous)
+        return result(action, detail, name)
+
+    def _firing(
+        self, unit: Unit, alert: AmAlert, name: str, previous: AlertInstance | None
+    ) -> tuple[str, str]:
+        store = self._control.store
+        starts = alert.starts_at
+        if previous is not None:
+            ended = previous.ends_at if previous.status == "resolved" else None
+            if ended is not None and starts < ended:
+                return "ignored", f"stale: this occurrence already resolved at {format_ts(ended)}"
+            overridden = previous.status == "firing" and previous.overridden
+            if overridden and starts <= previous.starts_at:
+                return "ignored", "this occurrence was cleared by a forced resume"
+        if previous is None or previous.status == "resolved" or starts > previous.starts_at:
+            store.put_instance(AlertInstance(alert.fingerprint, starts, "firing", name), unit.now)
+        detail = alert.annotations.get("summary") or alert.annotations.get("description", "")
+        if unit.activate(SOURCE, name, detail[:500]):
+            return "paused", "pause reason activated"
+        return "already_paused", "reason already active"
+
+    def _resolved(
+        self, unit: Unit, alert: AmAlert, name: str, previous: AlertInstance | None
+    ) -> tuple[str, str]:
+        store = self._control.store
+        ends = alert.ends_at if alert.ends_at and alert.ends_at.year > 1 else unit.now
+        if previous is not None and previous.status == "resolved":
+            return "ignored", "duplicate: occurrence already resolved"
+        if previous is not None and ends <= previous.starts_at:
+            began = format_ts(previous.starts_at)
+            return "ignored", f"stale: ended before the occurrence firing since {began}"
         store.put_instance(
-            AlertInstance(alert.fingerprint, alert.starts_at, "resolved", name, overridden),
+            AlertInstance(alert.fingerprint, alert.starts_at, "resolved", name, ends_at=ends),
             unit.now,
         )
         still = [i for i in store.firing_instances(name) if i.fingerprint != alert.fingerprint]
         if still:
-            return result("ignored", f"reason still firing from {len(still)} other alert(s)", name)
+            return "ignored", f"reason still firing from {len(still)} other alert(s)"
         if unit.deactivate((SOURCE, name), "alert resolved"):
-            return result("reason_resolved", "reason inactive; resume is allowed", name)
-        return result("ignored", "no active reason for this alert", name)
+            return "reason_resolved", "reason inactive; resume is allowed"
+        return "ignored", "no active reason for this alert"

@@ -193,7 +193,7 @@ class PauseControl:
         for source, name in _PREINIT:
             self._pauses.labels(source, name)
         self.last_forced_resume: float | None = None
-        self._inactive_mono: dict[ReasonKey, float] = {}
+        """Monotonic time of the last resume that overrode active reasons."""
         loaded = store.load()
         self.reasons_by_key = {r.key: r for r in loaded.reasons}
         self._reasons_json = [r.to_json() for r in self.reasons]
@@ -201,7 +201,9 @@ class PauseControl:
         self.state = State.PAUSED if self.reasons_by_key else State.RUNNING
         self.since: datetime = loaded.since or clock.now_utc()
         start = clock.monotonic()
-        self._inactive_mono = {k: start for k, r in self.reasons_by_key.items() if not r.active}
+        self._inactive_mono: dict[ReasonKey, float] = {
+            k: start for k, r in self.reasons_by_key.items() if not r.active
+        }
         with store.transaction():
             store.put_state(self.state, self.since)
             store.prune_instances(prune_horizon(clock.now_utc()))

@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 from pydantic import (
     AwareDatetime,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StrictBool,
@@ -26,7 +27,17 @@ PauseSource = Literal["manual", "guard", "alert", "heartbeat"]
 ReasonText = Annotated[
     str, StringConstraints(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]+$")
 ]
-Detail = Annotated[str, StringConstraints(max_length=2000)]
+DETAIL_MAX = 2000
+Detail = Annotated[str, StringConstraints(max_length=DETAIL_MAX)]
+
+
+def _clip(value: object) -> object:
+    """Cut a probe's free-text detail to `DETAIL_MAX` characters instead of refusing the report."""
+    return value[:DETAIL_MAX] if isinstance(value, str) else value
+
+
+ProbeDetail = Annotated[str, BeforeValidator(_clip)]
+"""Free text inside machine reports: clipped, since refusing a report over it would pause."""
 Label = Annotated[str, StringConstraints(max_length=1024)]
 Seconds = Annotated[float, Field(ge=0)]
 
@@ -63,7 +74,7 @@ class ChainHealthBody(RequestBody):
     head_age_s: float | None = None
     gas_price_gwei: Annotated[float, Field(ge=0)] | None = None
     rpc_endpoint: Annotated[StrictInt, Field(ge=0, le=64)] | None = None
-    detail: Detail = ""
+    detail: ProbeDetail = ""
     observed_at: AwareDatetime | None = None
 
     def to_health(self) -> ChainHealth:
@@ -81,7 +92,7 @@ class WalletBalanceBody(RequestBody):
     balance_units: Annotated[float, Field(ge=0)] | None = None
     low: StrictBool = False
     observed_at: AwareDatetime | None = None
-    error: Detail | None = None
+    error: ProbeDetail | None = None
 
     def to_balance(self) -> WalletBalance:
         """Return the registry dataclass."""
@@ -108,7 +119,7 @@ class TargetReport(BaseModel):
 
     ok: StrictBool
     latency_ms: Annotated[float, Field(ge=0)] | None = None
-    detail: Detail = ""
+    detail: ProbeDetail = ""
 
 
 class HeartbeatReport(RequestBody):
@@ -141,7 +152,7 @@ class AmAlert(BaseModel):
     labels: Annotated[dict[str, Label], Field(max_length=64)]
     annotations: Annotated[dict[str, Label], Field(max_length=64)] = Field(default_factory=dict)
     starts_at: AwareDatetime = Field(alias="startsAt")
-    ends_at: str = Field(default="", alias="endsAt", max_length=64)
+    ends_at: AwareDatetime | None = Field(default=None, alias="endsAt")
     generator_url: str = Field(default="", alias="generatorURL", max_length=4096)
     fingerprint: Annotated[str, StringConstraints(pattern=r"^[0-9A-Za-z]{1,64}$")]
 

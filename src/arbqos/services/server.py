@@ -102,6 +102,11 @@ def run_orchestrator(
     except (OSError, sqlite3.Error) as err:
         sock.close()
         return _refuse(f"--state-dir {directory}: cannot open the pause state ({err})")
+    if not service.heartbeat_monitor.enabled:
+        logger.warning(
+            "dead man's switch off: heartbeat.report_to_orchestrator is false, so no report "
+            "is expected; set it true to pause when the heartbeat goes silent"
+        )
     app = create_app(
         service,
         tokens,

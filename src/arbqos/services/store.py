@@ -23,7 +23,7 @@ CREATE TABLE IF NOT EXISTS reasons (
     source TEXT NOT NULL, name TEXT NOT NULL, since TEXT NOT NULL, detail TEXT NOT NULL,
     active INTEGER NOT NULL, inactive_since TEXT, PRIMARY KEY (source, name));
 CREATE TABLE IF NOT EXISTS alert_instances (
-    fingerprint TEXT PRIMARY KEY, starts_at TEXT NOT NULL, status TEXT NOT NULL,
+    fingerprint TEXT PRIMARY KEY, starts_at TEXT NOT NULL, ends_at TEXT, status TEXT NOT NULL,
     reason TEXT NOT NULL, overridden INTEGER NOT NULL, updated_at TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS journal (
     id INTEGER PRIMARY KEY AUTOINCREMENT, ts TEXT NOT NULL, kind TEXT NOT NULL,
@@ -44,6 +44,17 @@ class AlertInstance:
     reason: str
     overridden: bool = False
     """A forced resume cleared the pause of this firing occurrence; its repeats are ignored."""
+    ends_at: datetime | None = None
+    """When a resolved occurrence ended."""
+
+    @classmethod
+    def from_row(cls, row: tuple[Any, ...]) -> AlertInstance:
+        """Build from `SELECT fingerprint, starts_at, status, reason, overridden, ends_at`."""
+        ends_at = datetime.fromisoformat(row[5]) if row[5] else None
+        return cls(row[0], datetime.fromisoformat(row[1]), row[2], row[3], bool(row[4]), ends_at)
+
+
+_INSTANCE_COLUMNS = "fingerprint, starts_at, status, reason, overridden, ends_at"
 
 
 @dataclass(frozen=True)
@@ -155,32 +166,28 @@ class StateStore:
     def get_instance(self, fingerprint: str) -> AlertInstance | None:
         """Return the last notification seen for `fingerprint`."""
         row = self._conn.execute(
-            "SELECT fingerprint, starts_at, status, reason, overridden FROM alert_instances "
-            "WHERE fingerprint = ?",
+            f"SELECT {_INSTANCE_COLUMNS} FROM alert_instances WHERE fingerprint = ?",  # noqa: S608
             (fingerprint,),
         ).fetchone()
-        if row is None:
-            return None
-        return AlertInstance(row[0], datetime.fromisoformat(row[1]), row[2], row[3], bool(row[4]))
+        return AlertInstance.from_row(row) if row is not None else None
 
     def firing_instances(self, reason: str) -> list[AlertInstance]:
         """Return the firing, not overridden alert instances that pause for `reason`."""
         rows = self._conn.execute(
-            "SELECT fingerprint, starts_at, status, reason, overridden FROM alert_instances "
+            f"SELECT {_INSTANCE_COLUMNS} FROM alert_instances "  # noqa: S608
             "WHERE reason = ? AND status = 'firing' AND overridden = 0",
             (reason,),
         ).fetchall()
-        return [
-            AlertInstance(r[0], datetime.fromisoformat(r[1]), r[2], r[3], bool(r[4])) for r in rows
-        ]
+        return [AlertInstance.from_row(row) for row in rows]
 
     def put_instance(self, instance: AlertInstance, now: datetime) -> None:
         """Record the last notification of one fingerprint."""
         self._conn.execute(
-            "INSERT OR REPLACE INTO alert_instances VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT OR REPLACE INTO alert_instances VALUES (?, ?, ?, ?, ?, ?, ?)",
             (
                 instance.fingerprint,
                 instance.starts_at.isoformat(),
+                instance.ends_at.isoformat() if instance.ends_at else None,
                 instance.status,
                 instance.reason,
                 int(instance.overridden),
