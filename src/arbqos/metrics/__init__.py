@@ -12,7 +12,7 @@ from arbqos.metrics.definitions import (
     format_le,
     stake_fraction_buckets,
 )
-from arbqos.metrics.registry import create_metric, create_metrics
+from arbqos.metrics.registry import counter, create_metric, create_metrics, gauge, histogram
 
 __all__ = [
     "CHAINS",
@@ -23,8 +23,11 @@ __all__ = [
     "VENUES",
     "MetricSpec",
     "accept_time_buckets",
+    "counter",
     "create_metric",
     "create_metrics",
     "format_le",
+    "gauge",
+    "histogram",
     "stake_fraction_buckets",
 ]

@@ -139,6 +139,25 @@ METRICS: dict[str, MetricSpec] = {
             "wallet",
         ),
         _spec(
+            "arb_balance_read_errors_total",
+            "counter",
+            "Failed wallet balance reads by class (timeout, connect, decimals_mismatch, ...).",
+            "wallet",
+            "error",
+        ),
+        _spec(
+            "arb_wallet_balance_age_seconds",
+            "gauge",
+            "Seconds since the wallet balance was last read successfully.",
+            "wallet",
+        ),
+        _spec(
+            "arb_wallet_balance_low",
+            "gauge",
+            "1 while the wallet is below the balance floor (with recovery hysteresis).",
+            "wallet",
+        ),
+        _spec(
             "arb_heartbeat_ticks_total",
             "counter",
             "Completed heartbeat ticks; ok when every target succeeded, else degraded.",

@@ -39,3 +39,27 @@ def create_metrics(
     """Register several contract metrics; histograms take their buckets from `buckets`."""
     chosen = buckets or {}
     return {name: create_metric(registry, name, buckets=chosen.get(name)) for name in names}
+
+
+def counter(registry: CollectorRegistry, name: str) -> Counter:
+    """Register the contract counter `name` (with its `_total`) and return it, typed."""
+    metric = create_metric(registry, name)
+    if not isinstance(metric, Counter):
+        raise TypeError(f"{name} is a {METRICS[name].type}, not a counter")
+    return metric
+
+
+def gauge(registry: CollectorRegistry, name: str) -> Gauge:
+    """Register the contract gauge `name` and return it, typed."""
+    metric = create_metric(registry, name)
+    if not isinstance(metric, Gauge):
+        raise TypeError(f"{name} is a {METRICS[name].type}, not a gauge")
+    return metric
+
+
+def histogram(registry: CollectorRegistry, name: str, buckets: Sequence[float]) -> Histogram:
+    """Register the contract histogram `name` with `buckets` and return it, typed."""
+    metric = create_metric(registry, name, buckets=buckets)
+    if not isinstance(metric, Histogram):
+        raise TypeError(f"{name} is a {METRICS[name].type}, not a histogram")
+    return metric

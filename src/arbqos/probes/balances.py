@@ -9,13 +9,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
-from prometheus_client import CollectorRegistry, Counter, Gauge
+from prometheus_client import CollectorRegistry
 
 from arbqos.bank.base import READ_ERROR_KINDS, error_kind, error_text
 from arbqos.clock import Clock
 from arbqos.config.schema import RiskConfig
 from arbqos.eventlog import EventLog
-from arbqos.metrics.registry import create_metric
+from arbqos.metrics.registry import counter, gauge
 from arbqos.probes.schedule import TickSchedule
 from arbqos.registry.model import RuntimeRegistryAPI, WalletBalance
 
@@ -67,28 +67,11 @@ class _Metrics:
     """The watcher's series: contract metrics plus read errors, balance age and low state."""
 
     def __init__(self, registry: CollectorRegistry, wallets: list[str]) -> None:
-        self.low_events: Counter = create_metric(registry, "arb_balance_low_events_total")  # type: ignore[assignment]
-        self.last_poll: Gauge = create_metric(  # type: ignore[assignment]
-            registry, "arb_balance_watcher_last_poll_timestamp_seconds"
-        )
-        self.read_errors = Counter(
-            READ_ERRORS.removesuffix("_total"),
-            "Failed wallet balance reads by class (timeout, connect, decimals_mismatch, ...).",
-            ("wallet", "error"),
-            registry=registry,
-        )
-        self.age = Gauge(
-            BALANCE_AGE,
-            "Seconds since the wallet balance was last read.",
-            ("wallet",),
-            registry=registry,
-        )
-        self.low = Gauge(
-            BALANCE_LOW,
-            "1 while the wallet is below the balance floor (with recovery hysteresis).",
-            ("wallet",),
-            registry=registry,
-        )
+        self.low_events = counter(registry, "arb_balance_low_events_total")
+        self.last_poll = gauge(registry, "arb_balance_watcher_last_poll_timestamp_seconds")
+        self.read_errors = counter(registry, READ_ERRORS)
+        self.age = gauge(registry, BALANCE_AGE)
+        self.low = gauge(registry, BALANCE_LOW)
         for wallet in wallets:
             self.low_events.labels(wallet)
             self.low.labels(wallet).set(0)

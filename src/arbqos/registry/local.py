@@ -9,7 +9,7 @@ from dataclasses import replace
 from prometheus_client import CollectorRegistry, Gauge
 
 from arbqos.metrics.definitions import CHAINS
-from arbqos.metrics.registry import create_metrics
+from arbqos.metrics.registry import gauge
 from arbqos.registry.model import BankSource, ChainHealth, RegistrySnapshot, WalletBalance
 
 _GAUGES = (
@@ -49,7 +49,7 @@ class RuntimeRegistry:
         self.config_sources = config_sources
         self._gauges: dict[str, Gauge] = {}
         if registry is not None:
-            self._gauges = create_metrics(registry, _GAUGES)  # type: ignore[assignment]
+            self._gauges = {name: gauge(registry, name) for name in _GAUGES}
 
     async def set_chain_health(self, health: ChainHealth) -> None:
         """Record the latest health of one chain and update its gauges."""
