@@ -62,6 +62,23 @@ def test_booleans_are_parsed_by_the_schema(
     assert loaded.config.exec.guard_enabled is expected
 
 
+def test_blanks_around_numbers_booleans_and_choices_are_ignored(
+    write_config: WriteConfig,
+) -> None:
+    env = {
+        "ARBQOS__EXEC__FILL_RATIO_MIN": " 0.9 ",
+        "ARBQOS__EXEC__GUARD_ENABLED": " false\n",
+        "ARBQOS__RISK__BANK_SOURCE": "onchain ",
+        "ARBQOS__ORCHESTRATOR__STATE_DIR": " state ",
+    }
+    loaded = load_config(write_config(), env, ["exec.qos_window_s= 200"])
+    assert loaded.config.exec.fill_ratio_min == 0.9
+    assert loaded.config.exec.guard_enabled is False
+    assert loaded.config.exec.qos_window_s == 200
+    assert loaded.config.risk.bank_source == "onchain"
+    assert loaded.config.orchestrator.state_dir == " state "
+
+
 def test_a_word_that_is_no_boolean_is_refused(write_config: WriteConfig) -> None:
     assert _issues(write_config(), {"ARBQOS__EXEC__GUARD_ENABLED": "maybe"}) == [
         'env:ARBQOS__EXEC__GUARD_ENABLED: exec.guard_enabled = "maybe": expected true or false'

@@ -118,8 +118,13 @@ def _yaml_issue(err: yaml.YAMLError, shown: str, section: str) -> ConfigIssue:
     where = f"{shown}:{mark.line + 1}" if mark is not None else shown
     problem = getattr(err, "problem", None) or str(err).splitlines()[0]
     context = getattr(err, "context", None)
+    started = getattr(err, "context_mark", None)
     column = f" (column {mark.column + 1})" if mark is not None else ""
-    detail = f"{problem}{column}" + (f", {context}" if context else "")
+    detail = f"{problem}{column}"
+    if context:
+        detail += f", {context}"
+        if started is not None and started is not mark:
+            detail += f" that starts at line {started.line + 1}"
     message = f"YAML syntax error: {detail}; check indentation, colons and quoting"
     return ConfigIssue(where, section, MISSING, message)
 
@@ -232,7 +237,8 @@ def convert_by_schema(parts: Sequence[str], raw: str) -> Any:
 
     Lists take JSON (`["a","b"]`) or comma-separated items; mappings take JSON; `null`, `~`
     or an empty string clears an optional value; other scalars stay strings for the schema
-    to convert, so a text field given `0001` keeps `0001`.
+    to convert, so a text field given `0001` keeps `0001` (text is kept exactly; numbers,
+    booleans and choices lose surrounding blanks).
 
     Raises:
         ValueError: bad JSON, or a list or mapping given to a single-value key.
@@ -256,7 +262,7 @@ def convert_by_schema(parts: Sequence[str], raw: str) -> Any:
     if kind in ("whole number", "number", "true or false") and text[:1] in ("[", "{"):
         shape = "list" if text.startswith("[") else "mapping"
         raise ValueError(f"expected a single value ({kind}), got a JSON {shape}")
-    return raw
+    return raw if kind == "text" else text
 
 
 def _json(text: str) -> Any:
