@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 
@@ -38,7 +39,7 @@ class ConfigIssue:
     path: str
     """Dotted key path, e.g. `exec.fill_ratio_min`; empty when the problem is a whole file."""
     value: object
-    """The offending value, `MISSING` when there is none, `REDACTED_VALUE` for secrets."""
+    """The offending value (shown as JSON), `MISSING` when there is none, `REDACTED_VALUE`."""
     message: str
     """What is wrong and what is expected."""
 
@@ -47,7 +48,17 @@ class ConfigIssue:
         where = f"{self.origin}: {self.path}" if self.path else self.origin
         if self.value is MISSING:
             return f"{where}: {self.message}"
-        return f"{where} = {self.value!r}: {self.message}"
+        return f"{where} = {_shown(self.value)}: {self.message}"
+
+
+def _shown(value: object) -> str:
+    """Show a value the way it is written in YAML, env or JSON (`true`, `"yes"`, `[1, 2]`)."""
+    if isinstance(value, _Marker):
+        return repr(value)
+    try:
+        return json.dumps(value, ensure_ascii=False, default=str)
+    except ValueError:
+        return repr(value)
 
 
 class ConfigError(ArbqosError, ValueError):

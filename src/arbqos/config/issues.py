@@ -203,5 +203,7 @@ def _cite_related(message: str, own_path: str, origins: Mapping[str, str]) -> st
     cited = []
     for token in dict.fromkeys(_KEY_PATH.findall(message)):
         if token != own_path and annotation_at(token.split(".")) is not None:
-            cited.append(f"{token} is set by {origin_of(token, origins)}")
+            origin = origin_of(token, origins)
+            shown = "the built-in default" if origin == "default" else f"from {origin}"
+            cited.append(f"{token} is {shown}")
     return message + (f" ({'; '.join(cited)})" if cited else "")
