@@ -168,6 +168,8 @@ class ProbeRunner:
         try:
             async with asyncio.timeout(self.timeout_s):
                 result = await probe(target, http=self._http, clock=self._clock)
+            if not isinstance(result, ProbeResult):
+                raise TypeError(f"probe returned {type(result).__name__}, not a ProbeResult")
         except TimeoutError:
             result = failed_result(
                 target, f"timeout after {self.timeout_s:g} s", self._clock.now_utc()

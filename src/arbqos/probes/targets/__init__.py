@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 import httpx
 
@@ -61,37 +62,20 @@ def build_targets(cfg: ArbqosConfig, http: httpx.AsyncClient) -> list[Target]:
         endpoint = chains[name]
         if name not in wanted or not endpoint.enabled:
             continue
-        rpc = _rpc(cfg, name, endpoint, http)
+        common: dict[str, Any] = {
+            "name": name,
+            "chain_id": endpoint.chain_id,
+            "rpc": _rpc(cfg, name, endpoint, http),
+            "head_age_max_s": endpoint.head_age_max_s,
+        }
         if name == "sx_rollup":
-            targets.append(
-                SxRollupTarget(
-                    name=name,
-                    chain_id=endpoint.chain_id,
-                    rpc=rpc,
-                    head_age_max_s=endpoint.head_age_max_s,
-                    stall_probes=cfg.heartbeat.sx_stall_probes,
-                )
-            )
+            targets.append(SxRollupTarget(**common, stall_probes=cfg.heartbeat.sx_stall_probes))
         elif name == "arbitrum":
-            targets.append(
-                ArbitrumTarget(
-                    name=name,
-                    chain_id=endpoint.chain_id,
-                    rpc=rpc,
-                    head_age_max_s=endpoint.head_age_max_s,
-                    feed_address=cfg.endpoints.sequencer_uptime_feed,
-                    grace_s=cfg.endpoints.sequencer_grace_s,
-                )
-            )
+            feed = cfg.endpoints.sequencer_uptime_feed
+            grace = cfg.endpoints.sequencer_grace_s
+            targets.append(ArbitrumTarget(**common, feed_address=feed, grace_s=grace))
         else:
-            targets.append(
-                ChainTarget(
-                    name=name,
-                    chain_id=endpoint.chain_id,
-                    rpc=rpc,
-                    head_age_max_s=endpoint.head_age_max_s,
-                )
-            )
+            targets.append(ChainTarget(**common))
     single = request_timeout(cfg)
     if "sx_api" in wanted:
         targets.append(HttpTarget("sx_api", "sx_api", cfg.endpoints.sx_api_url, single))

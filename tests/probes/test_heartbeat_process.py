@@ -1,0 +1,90 @@
+"""`arbqos heartbeat` as a process: /metrics, SIGHUP reload, SIGTERM exit 0, tick numbering."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import yaml
+
+from arbqos.process import ManagedProcess, free_port, wait_for_http
+from tests.conftest import REPO_ROOT
+from tests.probes.conftest import FakeWorld
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(60)]
+
+ARBQOS = str(REPO_ROOT / ".venv" / "bin" / "arbqos")
+
+
+def _lines(path: Path) -> list[dict[str, Any]]:
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines() if line.endswith("}")]
+
+
+def _until(check: Callable[[], Any], timeout_s: float, what: str) -> Any:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError(f"not within {timeout_s} s: {what}")
+
+
+def test_metrics_reload_and_clean_stop(
+    world: FakeWorld, tmp_path: Path, write_config: Callable[..., Path]
+) -> None:
+    log_path = tmp_path / "monitoring" / "heartbeat.log"
+    metrics_port = free_port()
+    cfg = world.config(log_path, interval_s=0.5, probe_timeout_s=0.2, metrics_port=metrics_port)
+    data = cfg.model_dump(mode="json")
+    config_dir = write_config({s: data[s] for s in ("endpoints", "heartbeat", "orchestrator")})
+    argv = [ARBQOS, "heartbeat", "--config-dir", str(config_dir)]
+    env = {"ARBQOS_PAUSE_TOKEN": world.orchestrator.token}
+    with ManagedProcess("heartbeat", argv, tmp_path / "logs", env=env, cwd=tmp_path) as proc:
+        try:
+            wait_for_http(f"http://127.0.0.1:{metrics_port}/metrics", timeout_s=30)
+            first = _until(lambda: _lines(log_path), 10, "a first tick")[0]
+            assert set(first["targets"]) == {
+                "sx_rollup",
+                "arbitrum",
+                "polygon",
+                "sx_api",
+                "azuro_api",
+                "azuro_subgraph",
+            }
+            metrics = httpx.get(f"http://127.0.0.1:{metrics_port}/metrics").text
+            assert 'arb_probe_success{target="sx_api"} 1.0' in metrics
+            assert 'arb_heartbeat_ticks_total{result="ok"}' in metrics
+            assert 'arb_rpc_up{chain="sx_rollup"} 1.0' in metrics
+            assert f'config_hash="{first["config_hash"]}"' in metrics  # arb_config_info
+            heartbeat_yml = config_dir / "heartbeat.yml"
+            changed = yaml.safe_load(heartbeat_yml.read_text())
+            changed["targets"] = ["sx_rollup", "sx_api"]
+            heartbeat_yml.write_text(yaml.safe_dump(changed))
+            os.kill(proc.pid, signal.SIGHUP)
+            reloaded = _until(
+                lambda: [
+                    x for x in _lines(log_path) if set(x["targets"]) == {"sx_rollup", "sx_api"}
+                ],
+                10,
+                "a tick with the reloaded targets",
+            )[0]
+            assert reloaded["config_hash"] != first["config_hash"]
+            assert reloaded["lateness_ms"] < 200
+        except AssertionError:
+            print(proc.tail(40))
+            raise
+        assert proc.stop() == 0
+    lines = _lines(log_path)
+    assert [x["tick"] for x in lines] == list(range(1, len(lines) + 1))
+    assert world.orchestrator.reports[-1]["tick"] == lines[-1]["tick"]
+    assert world.orchestrator.reports[-1]["config_hash"] == reloaded["config_hash"]
