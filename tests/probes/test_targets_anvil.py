@@ -58,7 +58,7 @@ async def test_every_chain_up_on_real_nodes(feed: LocalChains, tmp_path: Path, h
         assert result.ok, (name, result.detail)
         assert result.chain is not None and result.chain.rpc_up and result.chain.sequencer_up
         head = int(feed.admin(name).call("eth_blockNumber"), 16)
-        assert result.chain.head_block is not None and abs(result.chain.head_block - head) <= 1
+        assert result.chain.head_block is not None and abs(result.chain.head_block - head) <= 3
         assert result.chain.gas_price_gwei is not None and result.chain.gas_price_gwei > 0
         assert result.chain.head_age_s is not None and result.chain.head_age_s >= 0
     result = await _probe(cfg, http, "arbitrum")

@@ -141,6 +141,7 @@ class ProbeRunner:
         self._clock = clock
         self.timeout_s = timeout_s
         self._last_ok: dict[str, bool] = {}
+        self._prepared: set[str] = set()
         self._success: Gauge | None = None
         self._duration: Histogram | None = None
         if registry is not None:
@@ -150,16 +151,23 @@ class ProbeRunner:
             )
 
     def prepare(self, targets: list[Target]) -> None:
-        """Check every target has a probe function and create its series at 0."""
+        """Check every target has a probe function; create new series, drop removed ones."""
         for target in targets:
             if target.kind not in self._probers:
                 known = ", ".join(sorted(self._probers))
                 raise ValueError(
                     f"target {target.name}: no probe for kind {target.kind!r}; known: {known}"
                 )
-            if self._success is not None and self._duration is not None:
-                self._success.labels(target.name).set(0)
-                self._duration.labels(target.name)
+        names = {t.name for t in targets}
+        if self._success is not None and self._duration is not None:
+            for gone in self._prepared - names:
+                self._success.remove(gone)
+                self._duration.remove(gone)
+                self._last_ok.pop(gone, None)
+            for name in sorted(names - self._prepared):
+                self._success.labels(name).set(0)
+                self._duration.labels(name)
+        self._prepared = names
 
     async def run(self, target: Target) -> ProbeResult:
         """Probe `target` once; never raises except on cancellation."""
