@@ -135,6 +135,22 @@ def test_hang_outage_holds_requests_until_it_ends() -> None:
         assert answers == [200]
 
 
+def test_stopping_the_server_ends_pending_delays_with_503() -> None:
+    knobs = quiet_knobs(pregame_delay_s=[30, 30])
+    server = serve(SxSimulator(seed=1, knobs=knobs).app)
+    answers: list[httpx.Response] = []
+    waiter = threading.Thread(
+        target=lambda: answers.append(httpx.post(server.url + "/orders/fill/v2", json=fill("s")))
+    )
+    waiter.start()
+    time.sleep(0.3)
+    started = time.monotonic()
+    server.stop()
+    waiter.join(5)
+    assert time.monotonic() - started < 2.0
+    assert answers[0].status_code == 503 and answers[0].json()["errorCode"] == "SHUTTING_DOWN"
+
+
 async def _decisions(seed: int, tmp_path: Path, venue: str, run: str) -> list[tuple[Any, ...]]:
     clock = FakeClock()
     log = EventLog(tmp_path / f"{venue}-{seed}-{run}.log", clock, config_hash="d")

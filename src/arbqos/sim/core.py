@@ -127,6 +127,8 @@ class SimCore:
         self.clock: Clock = clock or SystemClock()
         self.event_log = event_log
         self.inflight = 0
+        self.closing = False
+        """Set when the server stops: pending delays end at once with 503 SHUTTING_DOWN."""
         self.counts: Counter[str] = Counter()
         self._requests: deque[float] = deque()
         self._misc_rng = random.Random(f"{seed}:{venue}:misc")  # noqa: S311 - simulation
@@ -172,6 +174,16 @@ class SimCore:
             self.record("request_invalid", {"endpoint": endpoint, "error_code": err.code})
         return err
 
+    async def delay(self, seconds: float) -> None:
+        """Sleep on the simulator clock in short slices; raise VenueError 503 when closing."""
+        remaining = seconds
+        while remaining > 0:
+            if self.closing:
+                raise VenueError(503, "SHUTTING_DOWN", "the simulator is shutting down")
+            step = min(remaining, 0.05)
+            await self.clock.sleep(step)
+            remaining -= step
+
     def misc_error(self) -> bool:
         """Draw whether a non-order request fails (HTTP 500) under `error_rate`."""
         return self._misc_rng.random() < self.knobs.current.error_rate
@@ -213,8 +225,12 @@ async def _hang_while_outage(core: SimCore) -> None:
     loop = asyncio.get_running_loop()
     deadline = loop.time() + HANG_LIMIT_S
     # Polled on purpose: knobs may be swapped from another thread, which cannot set an Event.
-    while core.knobs.current.outage == "hang" and loop.time() < deadline:  # noqa: ASYNC110
+    while _hanging(core) and loop.time() < deadline:  # noqa: ASYNC110
         await asyncio.sleep(0.05)
+
+
+def _hanging(core: SimCore) -> bool:
+    return core.knobs.current.outage == "hang" and not core.closing
 
 
 def control_router(core: SimCore, markets: Callable[[], list[dict[str, Any]]]) -> APIRouter:

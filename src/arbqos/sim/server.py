@@ -30,6 +30,7 @@ class SimServer:
     def __init__(self, app: FastAPI, host: str = LOOPBACK, port: int | None = None) -> None:
         self.host = host
         self.port = port or free_port(host)
+        self._app = app
         config = uvicorn.Config(
             app,
             host=self.host,
@@ -62,7 +63,10 @@ class SimServer:
         return self
 
     def stop(self, timeout_s: float = 5.0) -> None:
-        """Ask uvicorn to exit and wait for the thread."""
+        """End pending simulated delays (503), ask uvicorn to exit and wait for the thread."""
+        simulator = getattr(self._app.state, "simulator", None)
+        if simulator is not None:
+            simulator.core.closing = True
         self._server.should_exit = True
         self._thread.join(timeout_s)
 
@@ -109,5 +113,12 @@ def run_cli(parser: argparse.ArgumentParser, argv: list[str] | None, build: AppB
     if args.event_log is not None:
         log = EventLog(args.event_log, SystemClock(), config_hash=args.config_hash)
     app = build(args, knobs, log)
-    uvicorn.run(app, host=args.host, port=args.port, log_level="warning", access_log=False)
+    uvicorn.run(
+        app,
+        host=args.host,
+        port=args.port,
+        log_level="warning",
+        access_log=False,
+        timeout_graceful_shutdown=1,
+    )
     return 0

@@ -338,7 +338,10 @@ class SxSimulator:
             return failure(400, busy, ERROR_TEXT[busy])
         core.inflight += 1
         try:
-            await core.clock.sleep(decision.delay_s)
+            await core.delay(decision.delay_s)
+        except VenueError as err:
+            result("error", err.code, 0, accept_ts=None, accept_s=None)
+            return failure(err.status, err.code, err.message)
         finally:
             core.inflight -= 1
         fill_odds = quoted + int(decision.slippage_bps * 10**16)
