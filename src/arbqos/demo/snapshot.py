@@ -48,17 +48,17 @@ ROW_PX = 36
 HEADER_PX = 64
 MARGIN_PX = 6
 DPI = 100
-SERIES_COLORS = (
-    "#73BF69",
-    "#F2CC0C",
-    "#8AB8FF",
-    "#FF780A",
-    "#F2495C",
-    "#5794F2",
-    "#B877D9",
+SERIES_COLORS = (  # Grafana's classic palette: neighbours differ in hue
+    "#7EB26D",
+    "#EAB839",
+    "#6ED0E0",
+    "#EF843C",
+    "#E24D42",
+    "#1F78C1",
+    "#BA43A9",
     "#705DA0",
-    "#37872D",
-    "#FADE2A",
+    "#508642",
+    "#CCA300",
     "#447EBC",
     "#C15C17",
 )
@@ -954,7 +954,7 @@ def _draw_timeseries(
             (line,) = ax.plot(times, values, "o", color=color, markersize=2.5)
         else:
             (line,) = ax.plot(times, values, color=color, linewidth=max(width, 1.2))
-            if fill > 0 and len(series.times) > 1:
+            if fill > 0 and len(series.times) > 1 and len(item.series) <= 8:
                 ax.fill_between(times, values, 0, color=color, alpha=min(fill, 0.5), linewidth=0)
         handles.append(line)
     thresholds = style.graph_thresholds()
