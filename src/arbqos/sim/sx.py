@@ -3,7 +3,10 @@
 Payload shapes follow the SX Bet API documentation samples (envelope
 `{"status": "success", "data": ...}`; stakes in 6-decimal USDC units; odds as implied
 probability x 1e20). The docs show no error body: errors here answer
-`{"status": "failure", "errorCode": CODE, "message": text}` with the documented codes.
+`{"status": "failure", "errorCode": CODE, "message": text}` with the documented fill codes
+(ODDS_STALE, INSUFFICIENT_SPACE, META_TX_RATE_LIMIT_REACHED, ...) where one applies, and the
+simulator's own INVALID_REQUEST, RATE_LIMITED (HTTP 429), INTERNAL_ERROR (500),
+SERVICE_UNAVAILABLE / SHUTTING_DOWN (503) and UNAUTHORIZED (401) otherwise.
 
 Run alone: `python -m arbqos.sim.sx --port 8801 --seed 7 --event-log sim_sx.log`.
 """
