@@ -1,13 +1,14 @@
-"""Token loading and start-up checks: every misconfiguration is refused with a clear message."""
+"""Start-up: token loading, bind checks and the listening socket; bad settings are refused."""
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 
 import pytest
 
 from arbqos.services.auth import TokenError, Tokens, load_tokens
-from arbqos.services.server import check_tokens, is_loopback
+from arbqos.services.server import check_tokens, is_loopback, listen_socket
 
 ADMIN = "A" * 40
 PAUSE = "P" * 40
@@ -65,3 +66,17 @@ def test_start_up_checks() -> None:
     ] * 5
     assert [is_loopback(h) for h in ("0.0.0.0", "::", "10.0.0.1", "example.org", "")] == [False] * 5
     assert Tokens(admin="short", pause=PAUSE).short() == ["admin"]
+
+
+def test_listening_socket_lets_asyncio_disable_nagle() -> None:
+    """asyncio sets TCP_NODELAY on accepted connections only when the listener says TCP."""
+    sock = listen_socket("127.0.0.1", 0)
+    try:
+        assert sock.proto == socket.IPPROTO_TCP
+        with socket.create_connection(sock.getsockname()) as client:
+            accepted, _ = sock.accept()
+            with accepted:
+                assert client.fileno() > 0
+                assert accepted.proto == socket.IPPROTO_TCP
+    finally:
+        sock.close()
