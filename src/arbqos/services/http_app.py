@@ -26,13 +26,14 @@ from arbqos.services.models import (
     AlertmanagerResponse,
     BalancesRequest,
     ChainHealthBody,
-    ChangeResponse,
     ErrorResponse,
     HeartbeatReport,
     HeartbeatResponse,
     JournalResponse,
     PauseRequest,
+    PauseResponse,
     ResumeRequest,
+    ResumeResponse,
     StatusResponse,
 )
 from arbqos.services.service import ControlService
@@ -106,7 +107,7 @@ def create_app(
         """Whether trading is allowed, and why not."""
         return JSONResponse(service.status())  # built by the service; no re-validation
 
-    @app.post("/v1/pause", response_model=ChangeResponse, responses=_ERRORS, tags=["control"])
+    @app.post("/v1/pause", response_model=PauseResponse, responses=_ERRORS, tags=["control"])
     async def pause(body: PauseRequest, actor: Actor = pause_scope) -> dict[str, Any]:
         """Pause trading for (source, reason); idempotent (`changed: false` when already active)."""
         outcome = service.pause(body.source, body.reason, body.detail, actor)
@@ -114,7 +115,7 @@ def create_app(
 
     @app.post(
         "/v1/resume",
-        response_model=ChangeResponse,
+        response_model=ResumeResponse,
         responses={**_ERRORS, 409: {"model": ErrorResponse}},
         tags=["control"],
     )

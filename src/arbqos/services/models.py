@@ -206,11 +206,16 @@ class StatusResponse(BaseModel):
     heartbeat: dict[str, Any] = Field(default_factory=dict)
 
 
-class ChangeResponse(BaseModel):
-    """Answer of pause and resume: the state after the request and whether it changed it."""
+class PauseResponse(BaseModel):
+    """Answer of pause: the state after the request and whether it changed anything."""
 
     state: Literal["running", "paused"]
     changed: bool
+
+
+class ResumeResponse(PauseResponse):
+    """Answer of resume, with the reasons it cleared."""
+
     cleared: list[ReasonOut] = Field(default_factory=list)
 
 
