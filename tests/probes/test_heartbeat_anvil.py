@@ -66,6 +66,7 @@ def _write_config(chains: LocalChains, tmp_path: Path, orch_port: int, metrics_p
 def test_sequencer_down_pauses_through_the_orchestrator_and_recovers(
     chains: LocalChains, tmp_path: Path
 ) -> None:
+    chains.set_feed(0, int(time.time()) - 86400)  # up for a day, whatever ran before
     orch_port, metrics_port = free_port(), free_port()
     config_dir = _write_config(chains, tmp_path, orch_port, metrics_port)
     base = f"http://127.0.0.1:{orch_port}"

@@ -29,7 +29,8 @@ def chains(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
 
 @pytest.fixture
 def feed(chains: LocalChains) -> Iterator[LocalChains]:
-    """The chains, with the uptime feed put back to "up for a day" afterwards."""
+    """The session chains with the uptime feed "up for a day" (other tests may have moved it)."""
+    chains.set_feed(0, int(time.time()) - DAY_S)
     yield chains
     chains.set_feed(0, int(time.time()) - DAY_S)
 
@@ -141,7 +142,8 @@ async def test_sx_rollup_down_only_after_stall_probes_without_blocks(
     assert result.ok and result.chain is not None and result.chain.sequencer_status == "up"
 
 
-async def test_stalled_arbitrum_head_is_down(chains: LocalChains, tmp_path: Path, http) -> None:
+async def test_stalled_arbitrum_head_is_down(feed: LocalChains, tmp_path: Path, http) -> None:
+    chains = feed
     cfg = _config(chains, tmp_path)
     arbitrum = cfg.endpoints.chains["arbitrum"].model_copy(update={"head_age_max_s": 2.0})
     chain_map = {**cfg.endpoints.chains, "arbitrum": arbitrum}
