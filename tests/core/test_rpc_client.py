@@ -127,6 +127,29 @@ async def test_timeout_moves_on_within_the_per_endpoint_budget(
         assert time.monotonic() - started < 1.0
 
 
+async def test_a_dripping_endpoint_cannot_outlive_the_deadline() -> None:
+    import asyncio
+
+    async def drip(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.read(4096)
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n")
+        for _ in range(100):
+            writer.write(b"{")
+            await writer.drain()
+            await asyncio.sleep(0.05)
+        writer.close()
+
+    server = await asyncio.start_server(drip, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    async with server, httpx.AsyncClient() as http:
+        rpc = JsonRpcClient([f"http://127.0.0.1:{port}"], chain="polygon", http=http, timeout_s=0.3)
+        started = time.monotonic()
+        with pytest.raises(RpcFailure) as caught:
+            await rpc.chain_id()
+        assert time.monotonic() - started < 1.0
+    assert caught.value.kind == "timeout"
+
+
 async def test_rpc_error_is_an_answer_and_does_not_fail_over(
     servers: Callable[[Responder], RecordingServer],
 ) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import json
 import logging
@@ -108,8 +109,11 @@ class JsonRpcClient:
     async def _call_one(self, index: int, url: str, method: str, params: Sequence[Any]) -> Any:
         body = {"jsonrpc": "2.0", "id": next(self._ids), "method": method, "params": list(params)}
         try:
-            response = await self._http.post(url, json=body, timeout=self._timeout_s)
-        except httpx.TimeoutException as err:
+            # httpx timeouts are per phase (connect, each read); the deadline bounds the whole call
+            # so an endpoint dripping bytes cannot hold it open.
+            async with asyncio.timeout(self._timeout_s):
+                response = await self._http.post(url, json=body, timeout=self._timeout_s)
+        except (httpx.TimeoutException, TimeoutError) as err:
             raise RpcFailure("timeout", type(err).__name__, endpoint=index) from err
         except httpx.HTTPError as err:
             raise RpcFailure("connect", type(err).__name__, endpoint=index) from err
