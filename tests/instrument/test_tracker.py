@@ -173,14 +173,21 @@ def test_results_feed_the_guard_hook(
 ) -> None:
     events: list[tuple[object, ...]] = []
 
-    class Hook:
-        def on_submit(self, venue: str, t: float) -> None:
-            events.append(("submit", venue, t))
+    class Window:
+        def __init__(self, venue: str) -> None:
+            self.venue = venue
 
-        def on_result(
-            self, venue: str, t: float, requested: float, filled: float, accept: float | None
+        def add_submit(self, t: float) -> None:
+            events.append(("submit", self.venue, t))
+
+        def add_result(
+            self, t: float, requested: float, filled: float, accept: float | None
         ) -> None:
-            events.append(("result", venue, t, requested, filled, accept))
+            events.append(("result", self.venue, t, requested, filled, accept))
+
+    class Hook:
+        def bind(self, venue: str) -> Window:
+            return Window(venue)
 
     tracker = ExecutionTracker(registry, config, clock=fake_clock, guard=Hook())
     leg = tracker.submit("sx", "live", 40.0, 0.5)

@@ -79,17 +79,34 @@ class QosGuard:
         self._threshold_ms = exec_config.p95_accept_time_ms_max
         self._fill_min = exec_config.fill_ratio_min
         self._min_orders = exec_config.min_orders_in_window
-        self._windows = {
-            v: QosWindow(self._window_s, self._threshold_s, max_events=max_events) for v in venues
-        }
         self._lock = threading.Lock()
+        self._windows = {
+            v: QosWindow(
+                self._window_s,
+                self._threshold_s,
+                venue=v,
+                min_orders=self._min_orders,
+                fill_ratio_min=self._fill_min,
+                max_events=max_events,
+                lock=self._lock,
+                on_change=self._transition,
+            )
+            for v in venues
+        }
         self.requests_sent = 0
+
+    def bind(self, venue: str) -> QosWindow:
+        """The window of `venue`: its `add_submit` / `add_result` are the per-event hot path."""
+        try:
+            return self._windows[venue]
+        except KeyError:
+            raise ValueError(
+                f"unknown venue {venue!r}; use one of {tuple(self._windows)}"
+            ) from None
 
     def on_submit(self, venue: str, t: float) -> None:
         """A leg was submitted to `venue` at monotonic time `t`."""
-        with self._lock:
-            window = self._window(venue)
-            self._evaluate(venue, window, window.add_submit(t))
+        self.bind(venue).add_submit(t)
 
     def on_result(
         self,
@@ -100,46 +117,33 @@ class QosGuard:
         accept_s: float | None,
     ) -> None:
         """A leg got its terminal result at `t`; `accept_s` is None unless stake was accepted."""
-        requested = round(requested_usd * MICRO)
-        filled = round(filled_usd * MICRO)
-        with self._lock:
-            window = self._window(venue)
-            self._evaluate(venue, window, window.add_result(t, requested, filled, accept_s))
+        self.bind(venue).add_result(t, requested_usd, filled_usd, accept_s)
 
     def evaluate(self, venue: str, now: float) -> WindowStats:
         """Evict to `now`, apply the rules (may request a pause) and return the statistics."""
+        w = self.bind(venue)
         with self._lock:
-            window = self._window(venue)
-            window.evict(now)
-            self._evaluate(venue, window, now)
-            return self._stats(venue, window)
+            w.evict(now)
+            if w.changed():
+                self._transition(w)
+            return self._stats(w)
 
-    def stats(self, venue: str, now: float | None = None) -> WindowStats:
-        """Return the statistics (evicted to `now` if given) without changing the rule state."""
+    def stats(self, venue: str) -> WindowStats:
+        """Return the statistics as of the venue's last event (or `evaluate`), changing nothing."""
+        w = self.bind(venue)
         with self._lock:
-            window = self._window(venue)
-            if now is not None:
-                window.evict(now)
-            return self._stats(venue, window)
+            return self._stats(w)
 
-    def _window(self, venue: str) -> QosWindow:
-        try:
-            return self._windows[venue]
-        except KeyError:
-            raise ValueError(
-                f"unknown venue {venue!r}; use one of {tuple(self._windows)}"
-            ) from None
-
-    def _evaluate(self, venue: str, w: QosWindow, now: float) -> None:
-        gate = len(w.submits) >= self._min_orders
-        fill_low = gate and w.requested > 0 and w.filled / w.requested < self._fill_min
+    def _transition(self, w: QosWindow) -> None:
+        """Send or re-arm after a rule's outcome changed (called under the lock)."""
+        venue = w.venue
+        fill_low, p95_high = w.breaches()
         if fill_low != w.fill_active:
             w.fill_active = fill_low
             if fill_low:
                 self._trip(FILL_RATIO_LOW, self._fill_detail(venue, w))
             else:
                 logger.info("guard re-armed: %s %s", FILL_RATIO_LOW, venue, extra={"venue": venue})
-        p95_high = gate and w.accepts > 0 and w.slow * 20 > w.accepts
         if p95_high != w.p95_active:
             w.p95_active = p95_high
             if p95_high:
@@ -165,21 +169,20 @@ class QosGuard:
             f"{self._window_s:g}s (slow={w.slow}/{w.accepts} accepts, n={len(w.submits)} submitted)"
         )
 
-    def _stats(self, venue: str, w: QosWindow) -> WindowStats:
-        gate = len(w.submits) >= self._min_orders
-        ratio = w.fill_ratio()
+    def _stats(self, w: QosWindow) -> WindowStats:
+        fill_low, p95_high = w.breaches()
         return WindowStats(
-            venue=venue,
+            venue=w.venue,
             window_s=self._window_s,
             submitted=len(w.submits),
             results=len(w.results),
             requested_usd=w.requested / MICRO,
             filled_usd=w.filled / MICRO,
-            fill_ratio=ratio,
+            fill_ratio=w.fill_ratio(),
             accepts=w.accepts,
             slow_accepts=w.slow,
             p95_accept_s=w.p95_accept_s(),
-            gate_open=gate,
-            fill_ratio_low=gate and ratio is not None and ratio < self._fill_min,
-            accept_p95_high=gate and w.accepts > 0 and w.slow * 20 > w.accepts,
+            gate_open=len(w.submits) >= self._min_orders,
+            fill_ratio_low=fill_low,
+            accept_p95_high=p95_high,
         )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from prometheus_client import CollectorRegistry
@@ -42,13 +42,23 @@ EXECUTION_METRICS: tuple[str, ...] = (
 )
 
 
+def _unset_clock() -> float:
+    raise RuntimeError("lane used without a tracker: its clock is not set")
+
+
 class Lane:
-    """Pre-bound metric children of one (venue, phase): what one order lifecycle touches."""
+    """Pre-bound metric children of one (venue, phase): what one order lifecycle touches.
+
+    `guard` is the QoS guard's window of the venue when a guard is attached (else None) and
+    `mono` the tracker's monotonic clock; the tracker sets both.
+    """
 
     __slots__ = (
         "accept",
         "filled",
         "fraction",
+        "guard",
+        "mono",
         "phase",
         "quote_to_fill",
         "requested",
@@ -71,6 +81,8 @@ class Lane:
         self.quote_to_fill = metrics["arb_quote_to_fill_seconds"].labels(venue)
         self.slippage = metrics["arb_quote_to_fill_slippage_bps"].labels(venue)
         self.fraction = metrics["arb_stake_fraction_of_bank"].labels(venue)
+        self.guard: Any = None
+        self.mono: Callable[[], float] = _unset_clock
 
 
 class ExecutionMetrics:

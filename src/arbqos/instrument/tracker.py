@@ -18,28 +18,32 @@ from arbqos.instrument.metrics import ExecutionMetrics, Lane
 from arbqos.metrics.definitions import ORDER_RESULTS, PHASES, VENUES
 from arbqos.registry.model import RuntimeRegistryAPI, WalletBalance
 
+_new_leg = object.__new__
 P = ParamSpec("P")
 R = TypeVar("R")
 Settlement = Literal["won", "lost", "void"]
 BankProvider = Callable[[], float | None]
 
 
-class GuardHook(Protocol):
-    """What the tracker feeds the QoS guard (see `arbqos.guard.QosGuard`)."""
+class GuardWindow(Protocol):
+    """One venue's side of the QoS guard, called on every leg event."""
 
-    def on_submit(self, venue: str, t: float) -> None:
+    def add_submit(self, t: float) -> None:
         """A leg was submitted at monotonic time `t`."""
         ...
 
-    def on_result(
-        self,
-        venue: str,
-        t: float,
-        requested_usd: float,
-        filled_usd: float,
-        accept_s: float | None,
+    def add_result(
+        self, t: float, requested_usd: float, filled_usd: float, accept_s: float | None
     ) -> None:
         """A leg reached its terminal result at monotonic time `t`."""
+        ...
+
+
+class GuardHook(Protocol):
+    """What the tracker feeds (see `arbqos.guard.QosGuard`): one window per venue."""
+
+    def bind(self, venue: str) -> GuardWindow:
+        """The window receiving the events of `venue`."""
         ...
 
 
@@ -49,35 +53,33 @@ def bank_usd(balances: Mapping[str, WalletBalance]) -> float | None:
     return float(sum(known)) if known else None
 
 
+def _filled_usd(result: str, filled_usd: float | None) -> float:
+    """The accepted stake of a result other than a plain `filled` (validated)."""
+    if result in ("filled", "partial"):
+        if filled_usd is None:
+            raise ValueError("a partial result needs filled_usd (the stake accepted, USD)")
+        if not filled_usd >= 0:
+            raise ValueError(f"filled_usd must be >= 0, got {filled_usd!r}")
+        return float(filled_usd)
+    if filled_usd:
+        raise ValueError(f"a {result} leg has no accepted stake, got {filled_usd}")
+    return 0.0
+
+
 class Leg:
-    """One submitted order leg; call `result()` exactly once when the venue decides."""
+    """One submitted order leg (from `ExecutionTracker.submit`); call `result()` exactly once."""
 
-    __slots__ = (
-        "_lane",
-        "_tracker",
-        "outcome",
-        "quoted_at",
-        "quoted_prob",
-        "stake_usd",
-        "submitted_at",
-    )
+    __slots__ = ("_lane", "outcome", "quoted_at", "quoted_prob", "stake_usd", "submitted_at")
 
-    def __init__(
-        self,
-        tracker: ExecutionTracker,
-        lane: Lane,
-        stake_usd: float,
-        quoted_prob: float | None,
-        submitted_at: float,
-        quoted_at: float | None,
-    ) -> None:
-        self._tracker = tracker
-        self._lane = lane
-        self.stake_usd = stake_usd
-        self.quoted_prob = quoted_prob
-        self.submitted_at = submitted_at
-        self.quoted_at = quoted_at
-        self.outcome: str | None = None
+    # Built by ExecutionTracker.submit without an __init__ frame (hot path).
+    _lane: Lane
+    outcome: str | None
+    quoted_at: float | None
+    """Monotonic time the quote was observed (None if not given)."""
+    quoted_prob: float | None
+    stake_usd: float
+    submitted_at: float
+    """Monotonic time of the submission."""
 
     @property
     def venue(self) -> str:
@@ -97,10 +99,46 @@ class Leg:
         filled_prob: float | None = None,
         accepted_at: float | None = None,
     ) -> None:
-        """Record the terminal result; see `ExecutionTracker.record_result`."""
-        self._tracker.record_result(
-            self, result, filled_usd=filled_usd, filled_prob=filled_prob, accepted_at=accepted_at
-        )
+        """Record the terminal result of this leg (once).
+
+        Args:
+            result: `filled`, `partial`, `rejected`, `expired` or `error`.
+            filled_usd: stake accepted, USD; defaults to the whole stake for `filled`, required
+                for `partial`, zero otherwise.
+            filled_prob: implied probability actually obtained; slippage is
+                `(filled_prob - quoted_prob) * 10_000` bps, positive = we paid more.
+            accepted_at: monotonic time the venue accepted, if known better than "now".
+        """
+        if self.outcome is not None:
+            raise ValueError(
+                f"leg already has result {self.outcome!r}; a retry is a new leg (submit again)"
+            )
+        lane = self._lane
+        counter = lane.results.get(result)
+        if counter is None:
+            raise ValueError(f"unknown result {result!r}; use one of {ORDER_RESULTS}")
+        if result == "filled" and filled_usd is None:
+            filled = self.stake_usd
+        else:
+            filled = _filled_usd(result, filled_usd)
+        now = lane.mono()
+        at = now if accepted_at is None else accepted_at
+        accept_s: float | None = None
+        if filled > 0:
+            accept_s = at - self.submitted_at
+            if accept_s < 0:
+                raise ValueError(f"accepted_at {at} is before the leg was submitted")
+        self.outcome = result
+        counter.inc()
+        if accept_s is not None:
+            lane.filled.inc(filled)
+            lane.accept.observe(accept_s)
+            if self.quoted_at is not None:
+                lane.quote_to_fill.observe(at - self.quoted_at)
+            if filled_prob is not None and self.quoted_prob is not None:
+                lane.slippage.observe((filled_prob - self.quoted_prob) * 10_000.0)
+        if lane.guard is not None:
+            lane.guard.add_result(now, self.stake_usd, filled, accept_s)
 
     def __repr__(self) -> str:
         return (
@@ -138,7 +176,14 @@ class ExecutionTracker:
         )
         self._metrics = ExecutionMetrics(registry, config, endpoints=endpoints)
         self._lanes = self._metrics.lanes
-        self._guard = guard
+        for lanes in self._lanes.values():
+            for lane in lanes.values():
+                lane.mono = self._mono
+        if guard is not None:
+            for venue, lanes in self._lanes.items():
+                window = guard.bind(venue)
+                for lane in lanes.values():
+                    lane.guard = window
         self._bank_fn: BankProvider | None = None
         self._bank: float | None = None
         if callable(bank):
@@ -192,9 +237,16 @@ class ExecutionTracker:
         bank = self._bank if self._bank_fn is None else self._bank_fn()
         if bank:
             lane.fraction.observe(stake_usd / bank)
-        if self._guard is not None:
-            self._guard.on_submit(venue, now)
-        return Leg(self, lane, stake_usd, quoted_prob, now, quoted_at)
+        if lane.guard is not None:
+            lane.guard.add_submit(now)
+        leg = _new_leg(Leg)
+        leg._lane = lane
+        leg.stake_usd = stake_usd
+        leg.quoted_prob = quoted_prob
+        leg.submitted_at = now
+        leg.quoted_at = quoted_at
+        leg.outcome = None
+        return leg
 
     def record_result(
         self,
@@ -205,43 +257,8 @@ class ExecutionTracker:
         filled_prob: float | None = None,
         accepted_at: float | None = None,
     ) -> None:
-        """Record the terminal result of `leg` (once).
-
-        Args:
-            result: `filled`, `partial`, `rejected`, `expired` or `error`.
-            filled_usd: stake accepted, USD; defaults to the whole stake for `filled`, required
-                for `partial`, zero otherwise.
-            filled_prob: implied probability actually obtained; slippage is
-                `(filled_prob - quoted_prob) * 10_000` bps, positive = we paid more.
-            accepted_at: monotonic time the venue accepted, if known better than "now".
-        """
-        if leg.outcome is not None:
-            raise ValueError(
-                f"leg already has result {leg.outcome!r}; a retry is a new leg (submit again)"
-            )
-        lane = leg._lane
-        counter = lane.results.get(result)
-        if counter is None:
-            raise ValueError(f"unknown result {result!r}; use one of {ORDER_RESULTS}")
-        filled = self._filled_usd(leg, result, filled_usd)
-        now = self._mono()
-        at = now if accepted_at is None else accepted_at
-        accept_s: float | None = None
-        if filled > 0:
-            accept_s = at - leg.submitted_at
-            if accept_s < 0:
-                raise ValueError(f"accepted_at {at} is before the leg was submitted")
-        leg.outcome = result
-        counter.inc()
-        if accept_s is not None:
-            lane.filled.inc(filled)
-            lane.accept.observe(accept_s)
-            if leg.quoted_at is not None:
-                lane.quote_to_fill.observe(at - leg.quoted_at)
-            if filled_prob is not None and leg.quoted_prob is not None:
-                lane.slippage.observe((filled_prob - leg.quoted_prob) * 10_000.0)
-        if self._guard is not None:
-            self._guard.on_result(lane.venue, now, leg.stake_usd, filled, accept_s)
+        """Record the terminal result of `leg` (once); same as `leg.result(...)`."""
+        leg.result(result, filled_usd=filled_usd, filled_prob=filled_prob, accepted_at=accepted_at)
 
     def settled(self, venue: str, outcome: Settlement) -> None:
         """Count an accepted bet settled as `won`, `lost` or `void` (void also counts voided)."""
@@ -286,22 +303,6 @@ class ExecutionTracker:
             return wrapper
 
         return decorate
-
-    @staticmethod
-    def _filled_usd(leg: Leg, result: str, filled_usd: float | None) -> float:
-        if result == "filled":
-            filled = leg.stake_usd if filled_usd is None else filled_usd
-        elif result == "partial":
-            if filled_usd is None:
-                raise ValueError("a partial result needs filled_usd (the stake accepted, USD)")
-            filled = filled_usd
-        else:
-            if filled_usd:
-                raise ValueError(f"a {result} leg has no accepted stake, got {filled_usd}")
-            return 0.0
-        if not filled >= 0:
-            raise ValueError(f"filled_usd must be >= 0, got {filled!r}")
-        return float(filled)
 
     def monotonic(self) -> float:
         """The tracker clock's monotonic seconds (the time base of `quoted_at`, `accepted_at`)."""
