@@ -22,11 +22,12 @@ from arbqos.eventlog import EventLog
 from arbqos.probes.base import ProbeRunner
 from arbqos.probes.heartbeat import Heartbeat, tick_margin
 from arbqos.probes.heartbeat_main import last_logged_tick, run_heartbeat
-from arbqos.probes.report import OrchestratorReporter, read_pause_token
+from arbqos.probes.report import OrchestratorReporter
 from arbqos.probes.targets import PROBERS, build_targets
 from arbqos.process import free_port
 from arbqos.registry.local import RuntimeRegistry
 from arbqos.registry.model import ChainHealth
+from arbqos.tokens import read_pause_token
 from tests.probes.conftest import FakeWorld
 
 pytestmark = pytest.mark.timeout(60)
@@ -233,7 +234,7 @@ def test_pause_token_sources(tmp_path: Path) -> None:
     assert read_pause_token({"ARBQOS_PAUSE_TOKEN": "direct"}) == "direct"
     assert read_pause_token({"ARBQOS_PAUSE_TOKEN_FILE": str(token_file)}) == "from-file"
     assert read_pause_token({}) is None
-    with pytest.raises(ValueError, match=r"ARBQOS_PAUSE_TOKEN_FILE=.*cannot read it"):
+    with pytest.raises(ValueError, match=r"ARBQOS_PAUSE_TOKEN_FILE=.*cannot read the token file"):
         read_pause_token({"ARBQOS_PAUSE_TOKEN_FILE": str(tmp_path / "missing")})
 
 

@@ -256,9 +256,7 @@ async def test_misbehaving_endpoint_is_a_failure_within_the_timeout(
     assert result.detail
     assert elapsed < TIMEOUT_S + 0.2  # the hard timeout plus event-loop jitter under load
     assert result.latency_seconds <= elapsed
-    if mode == "drip":  # bytes keep coming, so only the runner's hard timeout ends it
-        assert result.detail == f"timeout after {TIMEOUT_S:g} s"
-    if mode == "hang":  # the per-request timeout (room for failover) or the hard one
+    if mode in ("drip", "hang"):  # the RPC client's deadline or the runner's hard timeout
         assert "timeout" in result.detail.lower()
     if result.chain is not None:
         assert not result.chain.rpc_up and not result.chain.sequencer_up

@@ -3,8 +3,9 @@
 from arbqos.probes.audit import AuditResult, audit_files, run_audit
 from arbqos.probes.base import ProbeFn, ProbeResult, ProbeRunner, Target, failed_result
 from arbqos.probes.heartbeat import Heartbeat, TickOutcome
-from arbqos.probes.report import OrchestratorReporter, Reporter, read_pause_token
+from arbqos.probes.report import OrchestratorReporter, Reporter
 from arbqos.probes.schedule import LoopClock, Slot, TickSchedule, VirtualTimeLoop, run_virtual
+from arbqos.tokens import read_pause_token
 
 __all__ = [
     "AuditResult",

@@ -20,8 +20,8 @@ from arbqos.config.manager import ConfigManager
 from arbqos.eventlog import EventLog
 from arbqos.instrument.exporter import start_exporter
 from arbqos.probes.balances import BalanceWatcher
-from arbqos.probes.report import read_pause_token
 from arbqos.registry.local import RuntimeRegistry
+from arbqos.tokens import read_pause_token
 
 logger = logging.getLogger(__name__)
 

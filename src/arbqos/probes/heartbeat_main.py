@@ -20,9 +20,10 @@ from arbqos.eventlog import EventLog
 from arbqos.probes.audit import parse_lines
 from arbqos.probes.base import ProbeRunner
 from arbqos.probes.heartbeat import Heartbeat
-from arbqos.probes.report import OrchestratorReporter, read_pause_token
+from arbqos.probes.report import OrchestratorReporter
 from arbqos.probes.targets import PROBERS, build_targets
 from arbqos.registry.local import RuntimeRegistry
+from arbqos.tokens import read_pause_token
 
 logger = logging.getLogger(__name__)
 

@@ -6,12 +6,12 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any, Protocol
 
 import httpx
 
 from arbqos.config.redact import redact_url
+from arbqos.tokens import read_pause_token as read_pause_token  # re-exported
 
 logger = logging.getLogger(__name__)
 
@@ -22,30 +22,6 @@ class Reporter(Protocol):
     def submit(self, report: Mapping[str, Any]) -> None:
         """Hand over the latest report."""
         ...
-
-
-def read_pause_token(env: Mapping[str, str]) -> str | None:
-    """Return the pause token from `ARBQOS_PAUSE_TOKEN`, else the file `ARBQOS_PAUSE_TOKEN_FILE`.
-
-    Raises:
-        ValueError: the token file is set but cannot be read or is empty.
-    """
-    token = env.get("ARBQOS_PAUSE_TOKEN", "").strip()
-    if token:
-        return token
-    path = env.get("ARBQOS_PAUSE_TOKEN_FILE", "").strip()
-    if not path:
-        return None
-    try:
-        token = Path(path).read_text(encoding="utf-8").strip()
-    except OSError as err:
-        raise ValueError(
-            f"ARBQOS_PAUSE_TOKEN_FILE={path}: cannot read it ({err.strerror}); point it at a "
-            "readable file holding the orchestrator's pause token"
-        ) from err
-    if not token:
-        raise ValueError(f"ARBQOS_PAUSE_TOKEN_FILE={path} is empty; write the pause token in it")
-    return token
 
 
 class OrchestratorReporter:

@@ -3,24 +3,13 @@
 from __future__ import annotations
 
 import hmac
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 
-from arbqos.errors import ArbqosError
 from arbqos.services.state import Scope
+from arbqos.tokens import TokenError, read_token
 
-ENV_VARS: dict[str, tuple[str, str]] = {
-    "admin": ("ARBQOS_ADMIN_TOKEN", "ARBQOS_ADMIN_TOKEN_FILE"),
-    "pause": ("ARBQOS_PAUSE_TOKEN", "ARBQOS_PAUSE_TOKEN_FILE"),
-}
 MIN_RECOMMENDED_LENGTH = 16
-_TOKEN = re.compile(r"^[\x21-\x7e]+$")
-
-
-class TokenError(ArbqosError, ValueError):
-    """A token is set badly (both forms, unreadable file, empty, unusable characters)."""
 
 
 @dataclass(frozen=True, repr=False)
@@ -66,36 +55,10 @@ def load_tokens(env: Mapping[str, str]) -> Tokens:
     Raises:
         TokenError: naming the variable (never the value) and the fix.
     """
-    found: dict[str, str | None] = {}
-    for scope, (var, file_var) in ENV_VARS.items():
-        value = env.get(var, "").strip()
-        path = env.get(file_var, "").strip()
-        if value and path:
-            raise TokenError(f"both {var} and {file_var} are set; set only one of them")
-        if path:
-            value = _read_token_file(Path(path), file_var)
-        if value and not _TOKEN.match(value):
-            source = file_var if path else var
-            raise TokenError(
-                f"the {scope} token from {source} contains spaces or non-ASCII characters; "
-                "use printable ASCII only (e.g. `openssl rand -hex 32`)"
-            )
-        found[scope] = value or None
-    if found["admin"] is not None and found["admin"] == found["pause"]:
+    admin, pause = read_token(env, "admin"), read_token(env, "pause")
+    if admin is not None and admin == pause:
         raise TokenError(
             "the admin and pause tokens are identical; they must differ, or a pause-only "
             "caller could resume trading"
         )
-    return Tokens(admin=found["admin"], pause=found["pause"])
-
-
-def _read_token_file(path: Path, var: str) -> str:
-    try:
-        value = path.read_text(encoding="utf-8").strip()
-    except (OSError, UnicodeDecodeError) as err:
-        raise TokenError(
-            f"{var}={path}: cannot read the token file ({err.__class__.__name__})"
-        ) from err
-    if not value:
-        raise TokenError(f"{var}={path}: the token file is empty")
-    return value
+    return Tokens(admin=admin, pause=pause)

@@ -15,9 +15,10 @@ from prometheus_client import CollectorRegistry
 
 from arbqos.clock import SystemClock
 from arbqos.config import ConfigManager
-from arbqos.services.auth import TokenError, Tokens, load_tokens
+from arbqos.services.auth import Tokens, load_tokens
 from arbqos.services.http_app import create_app
 from arbqos.services.service import ControlService
+from arbqos.tokens import TokenError
 
 logger = logging.getLogger(__name__)
 
