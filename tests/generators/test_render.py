@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 import shutil
 from pathlib import Path
 
@@ -30,6 +31,13 @@ CHANGES = {
     "risk.stake_pct_cap": ("0.1", 'arb_stake_fraction_of_bank_bucket{le="0.1"}'),
     "risk.balance_alert_usd": ("25", "min by (wallet, chain, token) (arb_wallet_balance_usd) < 25"),
 }
+
+
+def isolated_env(env: dict[str, str] | None = None) -> dict[str, str | None]:
+    """`env` for CliRunner with every `ARBQOS__*` variable of the caller's shell removed."""
+    isolated: dict[str, str | None] = {k: None for k in os.environ if k.startswith("ARBQOS__")}
+    isolated.update(env or {})
+    return isolated
 
 
 def test_render_all_covers_the_contract_paths_deterministically() -> None:
@@ -68,7 +76,7 @@ def test_run_render_check_write_and_drift(tmp_path: Path) -> None:
 
 def test_committed_files_match_the_committed_config() -> None:
     config_dir = str(REPO_ROOT / "config")
-    result = CliRunner().invoke(
+    result = CliRunner(env=isolated_env()).invoke(
         main, ["render", "--check", "--config-dir", config_dir, "--root", str(REPO_ROOT)]
     )
     assert result.exit_code == 0, result.output + " (run `.venv/bin/arbqos render` and commit)"
@@ -105,7 +113,7 @@ def test_a_threshold_change_from_any_layer_reaches_the_rules(
         env[f"ARBQOS__{section.upper()}__{name.upper()}"] = value
     else:
         args += ["--set", f"{key}={value}"]
-    runner = CliRunner(env=env)
+    runner = CliRunner(env=isolated_env(env))
 
     check = runner.invoke(main, ["render", "--check", *args])
     assert check.exit_code == 1, check.output
