@@ -14,8 +14,7 @@ from prometheus_client import CollectorRegistry
 from arbqos.config.schema import ArbqosConfig, ExecConfig
 from arbqos.guard import ACCEPT_P95_HIGH, PauseNotifier, QosGuard
 from arbqos.instrument import ExecutionTracker
-from arbqos.process import ManagedProcess, free_port, wait_for_http
-from tests.conftest import REPO_ROOT
+from tests.registry.conftest import real_orchestrator
 
 PAUSE_TOKEN = "guard-test-pause-" + "p" * 24
 ADMIN_TOKEN = "guard-test-admin-" + "a" * 24
@@ -26,17 +25,8 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(60)]
 @pytest.fixture
 def orchestrator(tmp_path: Path) -> Iterator[str]:
     """A real orchestrator on a free loopback port with a fresh state directory."""
-    port = free_port()
-    argv = [str(REPO_ROOT / ".venv" / "bin" / "arbqos"), "orchestrator"]
-    argv += ["--config-dir", str(REPO_ROOT / "config"), "--port", str(port)]
-    argv += ["--state-dir", str(tmp_path / "state")]
-    env = {"ARBQOS_PAUSE_TOKEN": PAUSE_TOKEN, "ARBQOS_ADMIN_TOKEN": ADMIN_TOKEN}
-    proc = ManagedProcess("orchestrator", argv, tmp_path / "logs", env=env, cwd=tmp_path).start()
-    try:
-        wait_for_http(f"http://127.0.0.1:{port}/healthz", timeout_s=20)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        proc.stop()
+    with real_orchestrator(tmp_path, pause_token=PAUSE_TOKEN, admin_token=ADMIN_TOKEN) as url:
+        yield url
 
 
 def guard_reasons(status: dict[str, Any]) -> list[dict[str, Any]]:

@@ -32,6 +32,14 @@ def clocked_tracker(
     return ExecutionTracker(registry, config, clock=clock, bank=500.0), clock
 
 
+def place_live(tracker: ExecutionTracker, sample: Callable[[str], Any]) -> AzuroOrders:
+    """Orders with the documented sample order placed (live), still `Created`."""
+    orders = AzuroOrders(tracker)
+    request = sample("azuro/place_bet_request.json")
+    orders.place(request, sample("azuro/place_bet_response.json"), phase="live")
+    return orders
+
+
 def test_created_then_accepted_records_one_fill(
     registry: CollectorRegistry,
     clocked_tracker: tuple[ExecutionTracker, FakeClock],
@@ -110,12 +118,7 @@ def test_canceled_after_acceptance_is_a_void(
     sample: Callable[[str], Any],
 ) -> None:
     tracker, clock = clocked_tracker
-    orders = AzuroOrders(tracker)
-    orders.place(
-        sample("azuro/place_bet_request.json"),
-        sample("azuro/place_bet_response.json"),
-        phase="live",
-    )
+    orders = place_live(tracker, sample)
     accepted = sample("azuro/get_bet_order_response.json")
     clock.advance(1.0)  # updatedAt is later than local now: clamped to now
     assert orders.update(accepted) == "filled"
@@ -134,12 +137,7 @@ def test_settled_seen_without_accepted_records_both(
     sample: Callable[[str], Any],
 ) -> None:
     tracker, clock = clocked_tracker
-    orders = AzuroOrders(tracker)
-    orders.place(
-        sample("azuro/place_bet_request.json"),
-        sample("azuro/place_bet_response.json"),
-        phase="live",
-    )
+    orders = place_live(tracker, sample)
     clock.advance(30.0)
     settled = {
         **sample("azuro/get_bet_order_response.json"),

@@ -115,6 +115,7 @@ def test_settlements_and_voids(registry: CollectorRegistry, tracker: ExecutionTr
     assert value(registry, "arb_bets_voided_total", venue="azuro") == 1
     with pytest.raises(ValueError, match="unknown settlement 'push'"):
         tracker.settled("sx", "push")  # type: ignore[arg-type]
+    assert value(registry, "arb_bets_settled_total", venue="sx") == 3  # nothing counted
     with pytest.raises(ValueError, match="unknown venue 'betfair'"):
         tracker.voided("betfair")
 

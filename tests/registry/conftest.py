@@ -1,20 +1,23 @@
-"""A loopback stand-in for the orchestrator's registry routes, served by uvicorn in a thread."""
+"""The orchestrator for registry tests: a loopback stand-in (uvicorn thread) or the real process."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
 import uvicorn
 from fastapi import FastAPI, Header, HTTPException, Response
 
-from arbqos.process import free_port
+from arbqos.process import ManagedProcess, free_port, wait_for_http
 from arbqos.registry import ChainHealth, RuntimeRegistry, WalletBalance
+from tests.conftest import REPO_ROOT
 
 TOKEN = "pause-token-for-tests"
 
@@ -85,3 +88,22 @@ def stand_in() -> Iterator[StandIn]:
     yield state
     server.should_exit = True
     thread.join(timeout=10)
+
+
+@contextlib.contextmanager
+def real_orchestrator(workdir: Path, *, pause_token: str, admin_token: str) -> Iterator[str]:
+    """Run `arbqos orchestrator` on a free loopback port with a fresh state; yield its URL."""
+    port = free_port()
+    argv = [str(REPO_ROOT / ".venv" / "bin" / "arbqos"), "orchestrator"]
+    argv += ["--config-dir", str(REPO_ROOT / "config"), "--port", str(port)]
+    argv += ["--state-dir", str(workdir / "state")]
+    env = {"ARBQOS_PAUSE_TOKEN": pause_token, "ARBQOS_ADMIN_TOKEN": admin_token}
+    proc = ManagedProcess("orchestrator", argv, workdir / "logs", env=env, cwd=workdir).start()
+    try:
+        try:
+            wait_for_http(f"http://127.0.0.1:{port}/healthz", timeout_s=20)
+        except TimeoutError:
+            raise AssertionError(proc.tail()) from None
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        proc.stop()

@@ -10,9 +10,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from arbqos.process import ManagedProcess, free_port, wait_for_http
 from arbqos.registry import ChainHealth, RemoteRegistryError, RemoteRuntimeRegistry, WalletBalance
-from tests.conftest import REPO_ROOT
+from tests.registry.conftest import real_orchestrator
 
 PAUSE_TOKEN = "registry-test-pause-" + "p" * 24
 ADMIN_TOKEN = "registry-test-admin-" + "a" * 24
@@ -24,17 +23,8 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(60)]
 @pytest.fixture
 def orchestrator(tmp_path: Path) -> Iterator[str]:
     """A real orchestrator on a free loopback port with a fresh state directory."""
-    port = free_port()
-    argv = [str(REPO_ROOT / ".venv" / "bin" / "arbqos"), "orchestrator"]
-    argv += ["--config-dir", str(REPO_ROOT / "config"), "--port", str(port)]
-    argv += ["--state-dir", str(tmp_path / "state")]
-    env = {"ARBQOS_PAUSE_TOKEN": PAUSE_TOKEN, "ARBQOS_ADMIN_TOKEN": ADMIN_TOKEN}
-    proc = ManagedProcess("orchestrator", argv, tmp_path / "logs", env=env, cwd=tmp_path).start()
-    try:
-        wait_for_http(f"http://127.0.0.1:{port}/healthz", timeout_s=20)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        proc.stop()
+    with real_orchestrator(tmp_path, pause_token=PAUSE_TOKEN, admin_token=ADMIN_TOKEN) as url:
+        yield url
 
 
 async def test_remote_registry_round_trip(orchestrator: str) -> None:

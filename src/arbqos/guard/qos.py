@@ -61,8 +61,16 @@ class QosGuard:
     (statistic recovered, or too few orders), so a persisting breach never spams. Each event
     costs O(1) amortised: deque append, evictions, a few integer comparisons.
 
+    Versus the Prometheus alert on the same thresholds: the rule is the same inequality, but
+    the guard counts exact events by their own times in `(now - window, now]`, while
+    Prometheus sees counters sampled every scrape and `increase()` extrapolates to the range,
+    so near the threshold the two can disagree for up to a scrape plus an evaluation interval.
+    Time passing alone (no event) is only seen at the next event or an `evaluate()` call.
+
     >>> guard = QosGuard(config.exec, PauseNotifier(config.endpoints.orchestrator_url, token=t))
-    >>> tracker = ExecutionTracker(registry, config, guard=guard)
+    >>> tracker = ExecutionTracker(registry, config, guard=guard)   # binds one window per venue
+    >>> guard.stats("sx").fill_ratio
+    0.97
     """
 
     def __init__(

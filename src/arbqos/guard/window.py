@@ -114,22 +114,7 @@ class QosWindow:
                 submits.popleft()
             results = self.results
             if results and results[0][0] <= cutoff:
-                requested, filled = self.requested, self.filled
-                accepts, slow, threshold_s = self.accepts, self.slow, self.threshold_s
-                while results and results[0][0] <= cutoff:
-                    _, old_requested, old_filled, old_accept = results.popleft()
-                    requested -= old_requested
-                    filled -= old_filled
-                    if old_accept is not None:
-                        accepts -= 1
-                        if old_accept > threshold_s:
-                            slow -= 1
-                self.requested, self.filled, self.accepts, self.slow = (
-                    requested,
-                    filled,
-                    accepts,
-                    slow,
-                )
+                self._evict_results(cutoff)
                 if self.changed():
                     self.on_change(self)
             elif (len(submits) >= self.min_orders) is not gate_before and self.changed():

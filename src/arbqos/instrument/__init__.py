@@ -13,7 +13,7 @@ from arbqos.instrument.exporter import Exporter, make_metrics_app, start_exporte
 from arbqos.instrument.metrics import EXECUTION_METRICS, ExecutionMetrics
 from arbqos.instrument.outcome import FillOutcome
 from arbqos.instrument.sx import record_sx_fill, submit_sx_fill, sx_fill_outcome, sx_implied_prob
-from arbqos.instrument.tracker import ExecutionTracker, GuardHook, Leg, bank_usd
+from arbqos.instrument.tracker import ExecutionTracker, GuardHook, GuardWindow, Leg, bank_usd
 
 __all__ = [
     "DEFAULT_ENDPOINTS",
@@ -25,6 +25,7 @@ __all__ = [
     "Exporter",
     "FillOutcome",
     "GuardHook",
+    "GuardWindow",
     "Leg",
     "VenueCall",
     "VenueRejected",

@@ -262,14 +262,14 @@ class ExecutionTracker:
 
     def settled(self, venue: str, outcome: Settlement) -> None:
         """Count an accepted bet settled as `won`, `lost` or `void` (void also counts voided)."""
+        if outcome not in ("won", "lost", "void"):
+            raise ValueError(f"unknown settlement {outcome!r}; use won, lost or void")
         try:
             self._metrics.settled[venue].inc()
         except KeyError:
             raise ValueError(f"unknown venue {venue!r}; use one of {VENUES}") from None
         if outcome == "void":
             self._metrics.voided[venue].inc()
-        elif outcome not in ("won", "lost"):
-            raise ValueError(f"unknown settlement {outcome!r}; use won, lost or void")
 
     def voided(self, venue: str) -> None:
         """Count an accepted bet voided / cancelled by the venue (a `void` settlement)."""
