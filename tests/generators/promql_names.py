@@ -8,6 +8,7 @@ from arbqos.metrics.definitions import METRICS
 
 KEYWORDS = frozenset(
     {"and", "or", "unless", "bool", "offset", "by", "without", "on", "ignoring", "inf", "nan"}
+    | {"group_left", "group_right"}  # also valid without a label list
 )
 PROMETHEUS_SERIES = frozenset({"ALERTS", "up"})
 """Series Prometheus itself produces."""

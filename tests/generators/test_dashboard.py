@@ -13,11 +13,13 @@ import yaml
 
 from arbqos.config import ArbqosConfig, ExecConfig, RiskConfig
 from arbqos.generators.dashboard import build_dashboard
-from arbqos.generators.render import DASHBOARD_PATH, render_all
+from arbqos.generators.render import DASHBOARD_PATH, RULES_PATH, render_all
 from arbqos.generators.rules import build_rule_groups
+from arbqos.instrument.calls import ERROR_CLASSES
 from tests.conftest import REPO_ROOT
 from tests.generators.conftest import run_tool
 from tests.generators.promql_names import known_series, metric_names
+from tests.generators.promtool_cases import selector, series
 
 DATASOURCE = {"type": "prometheus", "uid": "${datasource}"}
 VARIABLES = {"$venue": "sx|azuro", "$__rate_interval": "1m"}
@@ -164,3 +166,86 @@ def test_committed_dashboard_is_sorted_json_with_a_final_newline() -> None:
     assert text.endswith("}\n")
     assert text == json.dumps(json.loads(text), indent=2, sort_keys=True) + "\n"
     assert render_all(ArbqosConfig())[DASHBOARD_PATH] == render_all(ArbqosConfig())[DASHBOARD_PATH]
+
+
+def test_venue_api_error_panels_plot_shares_of_calls_only() -> None:
+    dashboard = build_dashboard(ArbqosConfig())
+    ratio = panel(dashboard, "Venue API error ratio by endpoint")
+    by_class = panel(dashboard, "Venue API errors by class")
+    for p in (ratio, by_class):
+        assert p["fieldConfig"]["defaults"]["unit"] == "percentunit"
+        assert p["fieldConfig"]["overrides"] == []  # no second axis, no per-second rate
+        assert len(p["targets"]) == 1
+        assert "rate(" not in p["targets"][0]["expr"]
+    assert ratio["targets"][0]["expr"].startswith("venue_endpoint:arb_venue_request_errors:")
+    assert by_class["targets"][0]["expr"].endswith("\n> 0")  # pre-initialised zero classes
+    assert by_class["targets"][0]["legendFormat"] == "{{venue}} {{endpoint}} {{error}}"
+
+
+def _calls_and_errors(venue: str, endpoint: str, calls: int, errors: dict[str, int]) -> list[Any]:
+    """Input series: `calls` per minute, `errors[class]` per minute, every other class at 0."""
+    labels = {"venue": venue, "endpoint": endpoint, "job": "engine"}
+    return [
+        series("arb_venue_request_duration_seconds_count", labels, f"0+{calls}x10"),
+        *(
+            series(
+                "arb_venue_request_errors_total",
+                {**labels, "error": error},
+                f"0+{errors[error]}x10" if error in errors else "0x10",
+            )
+            for error in ERROR_CLASSES
+        ),
+    ]
+
+
+def _samples(metric: str, *rows: tuple[dict[str, str], float]) -> list[dict[str, Any]]:
+    """`exp_samples` entries for `metric` (empty for an expression without a name)."""
+    return [{"labels": selector(metric, labels), "value": value} for labels, value in rows]
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(60)
+def test_venue_api_error_panels_evaluate_to_shares_of_calls(tmp_path: Path) -> None:
+    cfg = ArbqosConfig(exec=ExecConfig(qos_window_s=300))
+    dashboard = build_dashboard(cfg)
+    (ratio,) = panel(dashboard, "Venue API error ratio by endpoint")["targets"]
+    (by_class,) = panel(dashboard, "Venue API errors by class")["targets"]
+    (tmp_path / "qos.yaml").write_text(render_all(cfg)[RULES_PATH])
+    fill = {"venue": "sx", "endpoint": "orders_fill"}
+    new = {"venue": "sx", "endpoint": "orders_new"}
+    subgraph = {"venue": "azuro", "endpoint": "subgraph"}
+    test = {
+        "interval": "1m",
+        "input_series": [
+            *_calls_and_errors("sx", "orders_fill", 10, {"timeout": 1, "http_5xx": 1}),
+            *_calls_and_errors("sx", "orders_new", 10, {"http_429": 2}),
+            *_calls_and_errors("azuro", "subgraph", 10, {}),
+            *_calls_and_errors("sx", "metadata", 0, {}),  # idle: no series in either panel
+        ],
+        "promql_expr_test": [
+            {
+                "expr": ratio["expr"].replace("$venue", ".*"),
+                "eval_time": "10m",
+                "exp_samples": _samples(
+                    "venue_endpoint:arb_venue_request_errors:ratio_window",
+                    (fill, 0.2),
+                    (new, 0.2),
+                    (subgraph, 0),
+                ),
+            },
+            {  # the classes of an endpoint add up to its ratio; zero classes are left out
+                "expr": by_class["expr"].replace("$venue", ".*"),
+                "eval_time": "10m",
+                "exp_samples": _samples(
+                    "",
+                    ({**fill, "error": "timeout"}, 0.1),
+                    ({**fill, "error": "http_5xx"}, 0.1),
+                    ({**new, "error": "http_429"}, 0.2),
+                ),
+            },
+        ],
+    }
+    suite = {"rule_files": ["qos.yaml"], "evaluation_interval": "1m", "tests": [test]}
+    (tmp_path / "panels_test.yaml").write_text(yaml.safe_dump(suite, sort_keys=False))
+    result = run_tool(["promtool", "test", "rules", "panels_test.yaml"], cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr

@@ -25,7 +25,7 @@ from arbqos.generators.panels import (
     table_panel,
     timeseries_panel,
 )
-from arbqos.generators.promql import bucket, count, duration, number
+from arbqos.generators.promql import bucket, count, counter, duration, increase_by, number
 
 DASHBOARD_UID = "arbqos-qos"
 VENUE = 'venue=~"$venue"'
@@ -141,6 +141,22 @@ def _qos_panels(cfg: ArbqosConfig) -> list[Any]:
     ]
 
 
+def _api_errors_by_class(window: str) -> str:
+    """Share of an endpoint's calls that failed with each error class, only classes seen.
+
+    Endpoints without calls in the window have no denominator series, so no NaN; `> 0` drops
+    the error classes that did not occur (every class is pre-initialised at zero).
+    """
+    errors = counter("arb_venue_request_errors_total") + f"{{{VENUE}}}"
+    calls = count("arb_venue_request_duration_seconds") + f"{{{VENUE}}}"
+    return (
+        f"{increase_by('venue, endpoint, error', errors, window)}\n"
+        "/ on (venue, endpoint) group_left\n"
+        f"sum by (venue, endpoint) (increase({calls}[{window}]) > 0)\n"
+        "> 0"
+    )
+
+
 def _venue_api_panels(cfg: ArbqosConfig) -> list[Any]:
     w = duration(cfg.exec.qos_window_s)
     cap = cfg.risk.stake_pct_cap
@@ -150,24 +166,28 @@ def _venue_api_panels(cfg: ArbqosConfig) -> list[Any]:
         timeseries_panel(
             12,
             "Venue API error ratio by endpoint",
-            Pos(0, 30, 12, 8),
+            Pos(0, 30, 8, 8),
             "percentunit",
-            [
-                Query(_v(rec.API_ERROR_RATIO), "{{venue}} {{endpoint}}"),
-                Query(
-                    "sum by (venue, endpoint, error) "
-                    f"(rate(arb_venue_request_errors_total{{{VENUE}}}[{RATE}]))",
-                    "{{venue}} {{endpoint}} {{error}} /s",
-                ),
-            ],
-            description=f"A: failed / all calls over the last {w}. B (right axis): errors/s.",
-            right_axis={"B": "reqps"},
+            [Query(_v(rec.API_ERROR_RATIO), "{{venue}} {{endpoint}}")],
+            description=f"Failed / all calls of each endpoint over the last {w}.",
             bounds=(0, None),
         ),
         timeseries_panel(
             13,
+            "Venue API errors by class (share of calls)",
+            Pos(8, 30, 8, 8),
+            "percentunit",
+            [Query(_api_errors_by_class(w), "{{venue}} {{endpoint}} {{error}}")],
+            description=(
+                f"Failed calls of each error class / all calls of the endpoint over the last {w}; "
+                "only classes that occurred. An endpoint's classes add up to its error ratio."
+            ),
+            bounds=(0, None),
+        ),
+        timeseries_panel(
+            14,
             "Venue API latency p95 by endpoint",
-            Pos(12, 30, 12, 8),
+            Pos(16, 30, 8, 8),
             "s",
             [
                 Query(
@@ -179,7 +199,7 @@ def _venue_api_panels(cfg: ArbqosConfig) -> list[Any]:
             description="Venue API and RPC call latency, p95 per endpoint.",
         ),
         timeseries_panel(
-            14,
+            15,
             "Wallet balances",
             Pos(0, 38, 12, 8),
             "currencyUSD",
@@ -197,7 +217,7 @@ def _venue_api_panels(cfg: ArbqosConfig) -> list[Any]:
             bounds=(0, None),
         ),
         timeseries_panel(
-            15,
+            16,
             "Stake per leg as a share of the bank (p99) and legs above the cap",
             Pos(12, 38, 12, 8),
             "percentunit",
@@ -229,7 +249,7 @@ def _infra_panels(cfg: ArbqosConfig) -> list[Any]:
     bw_limit = cfg.alerting.heartbeat_stale_intervals * cfg.balance_watcher.poll_interval_s
     return [
         timeseries_panel(
-            16,
+            17,
             "Gas price by chain",
             Pos(0, 46, 8, 8),
             "suffix:gwei",
@@ -237,7 +257,7 @@ def _infra_panels(cfg: ArbqosConfig) -> list[Any]:
             description="Latest gas price read by the heartbeat.",
         ),
         timeseries_panel(
-            17,
+            18,
             "RPC and sequencer up by chain",
             Pos(8, 46, 8, 8),
             "short",
@@ -253,7 +273,7 @@ def _infra_panels(cfg: ArbqosConfig) -> list[Any]:
             step=True,
         ),
         timeseries_panel(
-            18,
+            19,
             "Chain head age",
             Pos(16, 46, 8, 8),
             "s",
@@ -261,7 +281,7 @@ def _infra_panels(cfg: ArbqosConfig) -> list[Any]:
             description="Now minus the latest block timestamp, per chain.",
         ),
         timeseries_panel(
-            19,
+            20,
             "Heartbeat and balance watcher age",
             Pos(0, 54, 12, 8),
             "s",
@@ -281,7 +301,7 @@ def _infra_panels(cfg: ArbqosConfig) -> list[Any]:
             bounds=(0, None),
         ),
         timeseries_panel(
-            20,
+            21,
             "Heartbeat probe success by target",
             Pos(12, 54, 12, 8),
             "short",

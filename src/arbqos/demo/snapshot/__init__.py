@@ -10,7 +10,7 @@ panels in a dark Grafana-like theme, with a title bar naming the UTC time range.
 ...                          Path("evidence/dashboard_after.png"), range_s=900,
 ...                          scrape_interval_s=1.0)
 >>> result.panel_count, result.errors
-(20, [])
+(21, [])
 
 Command line: `python -m arbqos.demo.snapshot DASHBOARD --prometheus URL --out PNG`.
 
