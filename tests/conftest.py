@@ -14,7 +14,8 @@ from arbqos.clock import FakeClock
 from arbqos.process import free_port
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-SAMPLES = REPO_ROOT.parent / "shared" / "samples"
+SAMPLES = REPO_ROOT / "tests" / "testdata" / "samples"
+"""Documented SX Bet, Azuro and Chainlink payloads (provenance in its README.md)."""
 
 
 @pytest.fixture

@@ -34,7 +34,7 @@ def tracker(
 
 @pytest.fixture
 def sample() -> Callable[[str], Any]:
-    """Load a documented payload from the shared samples directory."""
+    """Load a documented payload from tests/testdata/samples."""
 
     def load(name: str) -> Any:
         return json.loads((SAMPLES / name).read_text())

@@ -1,4 +1,4 @@
-"""Azuro adapter: order states from the documented shapes (shared samples) into tracker events."""
+"""Azuro adapter: documented order states (tests/testdata/samples) into tracker events."""
 
 from __future__ import annotations
 

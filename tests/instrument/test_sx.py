@@ -1,4 +1,4 @@
-"""SX Bet adapter on the documented fill request and response (shared samples)."""
+"""SX Bet adapter on the documented fill request and response (tests/testdata/samples)."""
 
 from __future__ import annotations
 

@@ -2,7 +2,7 @@
 
 Every fake can misbehave on demand (`mode`): `hang` (read the request, never answer), `drip`
 (answer one byte at a time, slowly), `500`, `garbage` (200 with a body that is not JSON) and
-`close` (drop the connection). They speak the documented shapes from /work/shared/samples.
+`close` (drop the connection). They speak the documented shapes in tests/testdata/samples.
 """
 
 from __future__ import annotations

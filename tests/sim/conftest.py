@@ -19,7 +19,7 @@ from tests.conftest import SAMPLES
 
 
 def sample(name: str) -> Any:
-    """A documented payload from the shared samples directory."""
+    """A documented payload from tests/testdata/samples."""
     return json.loads((SAMPLES / name).read_text())
 
 
