@@ -11,6 +11,7 @@ import matplotlib.image
 import pytest
 
 from arbqos.demo.snapshot import (
+    Canvas,
     FieldStyle,
     PanelData,
     Series,
@@ -26,6 +27,11 @@ from arbqos.demo.snapshot import (
     reduce_values,
     resolve_variables,
 )
+from arbqos.demo.snapshot.axes import axis_margins, plan_axes
+from arbqos.demo.snapshot.overrides import grafana_regex, matches, resolve_fields
+from arbqos.demo.snapshot.panels import draw_panel
+from arbqos.demo.snapshot.theme import series_color
+from tests.conftest import REPO_ROOT
 
 END = datetime(2026, 11, 26, 13, 15, tzinfo=UTC)
 START = END - timedelta(minutes=15)
@@ -273,3 +279,244 @@ def test_draw_without_prometheus_lays_out_every_panel(tmp_path: Path) -> None:
         x, y, w, h = panel_box(item.panel)
         region = image[int(y) : int(y + h), int(x) : int(x + w), :3]
         assert region.std() > 0.02, f"panel {item.title!r} looks empty"
+
+
+def _override(matcher: str, options: Any, **props: Any) -> dict[str, Any]:
+    return {
+        "matcher": {"id": matcher, "options": options},
+        "properties": [{"id": key.replace("__", "."), "value": v} for key, v in props.items()],
+    }
+
+
+def _ref(series: Series, ref_id: str) -> Series:
+    series.ref_id = ref_id
+    return series
+
+
+PERCENT_THRESHOLDS = {
+    "mode": "absolute",
+    "steps": [{"color": "green", "value": None}, {"color": "red", "value": 0.05}],
+}
+STAKE_PANEL: dict[str, Any] = {
+    "type": "timeseries",
+    "title": "Stake per leg and legs above the cap",
+    "gridPos": {"x": 0, "y": 0, "w": 12, "h": 8},
+    "fieldConfig": {
+        "defaults": {
+            "unit": "percentunit",
+            "min": 0,
+            "thresholds": PERCENT_THRESHOLDS,
+            "custom": {"fillOpacity": 10, "thresholdsStyle": {"mode": "dashed"}},
+        },
+        "overrides": [
+            _override("byFrameRefID", "B", unit="short", custom__axisPlacement="right"),
+        ],
+    },
+}
+
+
+def test_overrides_resolve_per_series() -> None:
+    panel = {
+        "fieldConfig": {
+            "defaults": {"unit": "s", "decimals": 1, "custom": {"drawStyle": "line"}},
+            "overrides": [
+                _override("byFrameRefID", "B", unit="short", custom__axisPlacement="right"),
+                _override("byName", "p95 sx", color={"mode": "fixed", "fixedColor": "red"}),
+                _override(
+                    "byRegexp",
+                    "errors .*",
+                    min=0,
+                    max="100",
+                    decimals=0,
+                    custom__drawStyle="bars",
+                    custom__fillOpacity=40,
+                    displayName="${__field.labels.venue} errors (${__series.name})",
+                ),
+                _override("byRegexp", "/AZURO/i", custom__axisPlacement="hidden"),
+                _override("byRegexp", "sx", unit="ms"),  # whole name only: matches nothing
+                _override("byFrameRefID", "B", unit="reqps"),  # a later override wins
+            ],
+        }
+    }
+    series = [
+        _ref(_series("p95 sx", [1.0, 2.0]), "A"),
+        _ref(_series("errors sx", [3.0, 4.0]), "B"),
+        _ref(_series("p95 azuro", [1.0, 1.5]), "A"),
+    ]
+    p95_sx, errors, p95_azuro = resolve_fields(panel, series)
+    assert (p95_sx.style.unit, p95_sx.placement, p95_sx.color) == ("s", "auto", "#F2495C")
+    assert p95_sx.style.decimals == 1 and p95_sx.name == "p95 sx"
+    assert (errors.style.unit, errors.placement) == ("reqps", "right")
+    assert (errors.style.min, errors.style.max, errors.style.decimals) == (0.0, 100.0, 0)
+    assert errors.style.custom["drawStyle"] == "bars" and errors.style.custom["fillOpacity"] == 40
+    assert errors.name == "errors sx errors (errors sx)"
+    assert errors.color == series_color(1)  # palette by position, as Grafana's classic palette
+    assert p95_azuro.placement == "hidden" and p95_azuro.style.unit == "s"
+    assert series[1].name == "errors sx"  # the display name does not rename the query result
+    assert p95_sx.scale_key != p95_azuro.scale_key != errors.scale_key
+
+
+def test_grafana_regex_and_matchers() -> None:
+    assert grafana_regex("p9[59] .*") is not None
+    assert matches({"id": "byRegexp", "options": "p9[59] .*"}, Series({}, [], [], "p95 sx"))
+    assert not matches({"id": "byRegexp", "options": "p95"}, Series({}, [], [], "p95 sx"))
+    assert matches({"id": "byRegexp", "options": "/P95/i"}, Series({}, [], [], "a p95 b"))
+    assert not matches({"id": "byRegexp", "options": "(unclosed"}, Series({}, [], [], "x"))
+    names = {"id": "byNames", "options": {"mode": "exclude", "names": ["a"]}}
+    assert matches(names, Series({}, [], [], "b")) and not matches(names, Series({}, [], [], "a"))
+    assert not matches({"id": "byValue", "options": {}}, Series({}, [], [], "a"))
+
+
+def test_axes_plan_sides_and_thresholds() -> None:
+    series = [
+        _ref(_series("p99 sx", [0.01, 0.02]), "A"),
+        _ref(_series("above cap sx", [0.0, 240.0]), "B"),
+    ]
+    groups = plan_axes(resolve_fields(STAKE_PANEL, series), FieldStyle.of(STAKE_PANEL))
+    assert [(g.side, g.style.unit, len(g.fields)) for g in groups] == [
+        ("left", "percentunit", 1),
+        ("right", "short", 1),
+    ]
+    assert groups[0].thresholds is not None and groups[1].thresholds is None
+    # A different unit without a placement still gets its own axis: on the right (auto).
+    auto = {
+        "fieldConfig": {
+            "defaults": {"unit": "s"},
+            "overrides": [_override("byName", "n", unit="short")],
+        }
+    }
+    fields = resolve_fields(auto, [_series("d", [1.0, 2.0]), _series("n", [3.0, 4.0])])
+    assert [g.side for g in plan_axes(fields, FieldStyle.of(auto))] == ["left", "right"]
+    # An explicit right axis first leaves the left one to the next scale; hidden draws no axis.
+    placed = {
+        "fieldConfig": {
+            "defaults": {"unit": "s"},
+            "overrides": [
+                _override("byName", "d", custom__axisPlacement="right"),
+                _override("byName", "h", unit="bytes", custom__axisPlacement="hidden"),
+                _override("byName", "m", unit="ms", custom__axisPlacement="left"),
+            ],
+        }
+    }
+    named = [_series(n, [1.0, 2.0]) for n in ("d", "n", "h", "m", "d2")]
+    groups = plan_axes(resolve_fields(placed, named), FieldStyle.of(placed))
+    assert [(g.side, [f.name for f in g.fields]) for g in groups] == [
+        ("right", ["d"]),
+        ("left", ["n", "d2"]),
+        ("hidden", ["h"]),
+        ("left", ["m"]),
+    ]
+    assert axis_margins(groups) == (8 + 2 * 54, 8 + 54)
+    # Thresholds carried by an override are drawn on that series' axis.
+    own = {
+        "fieldConfig": {
+            "defaults": {"unit": "percentunit", "thresholds": PERCENT_THRESHOLDS},
+            "overrides": [
+                _override(
+                    "byFrameRefID",
+                    "B",
+                    unit="short",
+                    custom__axisPlacement="right",
+                    thresholds={"steps": [{"color": "red", "value": 10}]},
+                )
+            ],
+        }
+    }
+    groups = plan_axes(resolve_fields(own, series), FieldStyle.of(own))
+    assert [g.thresholds.graph_thresholds() if g.thresholds else None for g in groups] == [
+        [(0.05, "#F2495C")],
+        [(10.0, "#F2495C")],
+    ]
+
+
+def test_committed_dashboard_overrides_move_counts_to_the_right_axis() -> None:
+    board = load_dashboard(REPO_ROOT / "dashboards" / "arb_qos.json")
+    panels = {p.get("title", ""): p for p in flatten_panels(board)}
+    checked = 0
+    for title, panel in panels.items():
+        if not (panel.get("fieldConfig") or {}).get("overrides"):
+            continue
+        refs = [str(t["refId"]) for t in panel["targets"]]
+        series = [_ref(_series(f"{title} {ref}", [0.0, 1.0]), ref) for ref in refs]
+        groups = plan_axes(resolve_fields(panel, series), FieldStyle.of(panel))
+        assert len(groups) == 2, title
+        assert (groups[0].side, groups[1].side) == ("left", "right"), title
+        assert groups[1].style.unit == "short" and groups[1].thresholds is None, title
+        checked += 1
+    stake = next(t for t in panels if t.startswith("Stake per leg"))
+    assert {p["title"] for p in panels.values() if p.get("fieldConfig", {}).get("overrides")} >= {
+        stake,
+        "Trading paused (orchestrator)",
+    }
+    assert checked >= 2
+
+
+def _tick_labels(ax: Any) -> list[str]:
+    low, high = ax.get_ylim()
+    formatter = ax.yaxis.get_major_formatter()
+    return [formatter(v, i) for i, v in enumerate(ax.get_yticks()) if low <= v <= high]
+
+
+def test_right_axis_is_drawn_with_its_own_unit() -> None:
+    percent = [0.01 + 0.002 * (i % 5) for i in range(60)]
+    counts = [float(i * 4) for i in range(60)]  # up to 236 legs: far above 1.0 (100 %)
+    item = PanelData(
+        STAKE_PANEL,
+        [
+            _ref(_series("p99 sx", percent), "A"),
+            _ref(_series("legs above cap sx", counts), "B"),
+        ],
+    )
+    canvas = Canvas(8)
+    draw_panel(canvas, item, panel_box(STAKE_PANEL), START, END)
+    canvas.figure.canvas.draw()
+    plots = [ax for ax in canvas.figure.axes if ax is not canvas.base]
+    assert len(plots) == 2
+    by_side = {ax.yaxis.get_ticks_position(): ax for ax in plots}
+    left, right = by_side["left"], by_side["right"]
+    assert left.get_ylim()[1] < 0.1  # the count no longer stretches the percent axis
+    assert right.get_ylim()[1] >= 236
+    left_labels, right_labels = _tick_labels(left), _tick_labels(right)
+    assert left_labels and all(t.endswith("%") for t in left_labels)
+    assert right_labels and not any("%" in t for t in right_labels)
+    assert "200" in right_labels
+    dashed = [line.get_ydata()[0] for line in left.lines if line.get_linestyle() == "--"]
+    assert dashed == [0.05]
+    assert not [line for line in right.lines if line.get_linestyle() == "--"]
+    texts = [t.get_text() for t in canvas.base.texts]
+    assert "(right y-axis)" in texts and texts.count("(right y-axis)") == 1
+
+
+def test_series_styles_and_extra_axes_are_drawn() -> None:
+    panel = {
+        "type": "timeseries",
+        "title": "Styles",
+        "gridPos": {"x": 0, "y": 0, "w": 24, "h": 8},
+        "fieldConfig": {
+            "defaults": {"unit": "s", "custom": {"lineInterpolation": "stepAfter"}},
+            "overrides": [
+                _override("byName", "bars", unit="short", custom__drawStyle="bars"),
+                _override("byName", "points", custom__drawStyle="points", unit="ms"),
+                _override("byName", "points", custom__axisPlacement="left"),
+                _override("byName", "ghost", unit="bytes", custom__axisPlacement="hidden"),
+                _override("byName", "quiet", custom__hideFrom={"legend": True, "viz": False}),
+            ],
+        },
+    }
+    wave = [1.0 + (i % 7) for i in range(30)]
+    item = PanelData(
+        panel, [_series(n, wave) for n in ("step", "bars", "points", "ghost", "quiet")]
+    )
+    canvas = Canvas(8)
+    draw_panel(canvas, item, panel_box(panel), START, END)
+    plots = [ax for ax in canvas.figure.axes if ax is not canvas.base]
+    assert len(plots) == 4  # s (with quiet), short on the right, ms on a second left, bytes hidden
+    step_ax, bars_ax, points_ax, ghost_ax = plots
+    assert [line.get_drawstyle() for line in step_ax.lines] == ["steps-post", "steps-post"]
+    assert len(bars_ax.patches) == 30 and bars_ax.yaxis.get_ticks_position() == "right"
+    assert points_ax.lines[0].get_marker() == "o" and points_ax.lines[0].get_linestyle() == "None"
+    assert points_ax.yaxis.get_ticks_position() == "left"
+    assert points_ax.spines["left"].get_position() == ("outward", 54 * 72 / 100)
+    assert not ghost_ax.yaxis.get_visible() and len(ghost_ax.lines) == 1
+    texts = [t.get_text() for t in canvas.base.texts]
+    assert "quiet" not in texts and "ghost" in texts and texts.count("(right y-axis)") == 1

@@ -6,6 +6,7 @@ import json
 import threading
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,15 @@ import matplotlib.image
 import pytest
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
 
-from arbqos.demo.snapshot import SnapshotResult, panel_box, render_snapshot
+from arbqos.demo.snapshot import (
+    PromRange,
+    SnapshotResult,
+    draw_dashboard,
+    fetch_panels,
+    panel_box,
+    render_snapshot,
+    resolve_variables,
+)
 from arbqos.process import ManagedProcess, find_tool, free_port, wait_for_http
 
 pytestmark = pytest.mark.slow
@@ -395,3 +404,47 @@ def test_variable_override_and_unreachable_prometheus(prometheus: str, tmp_path:
     assert (tmp_path / "down.png").stat().st_size > 10_000
     queried = [p for p in down.panels if p.type != "row"]
     assert all(p.errors and "unreachable" in p.errors[0] for p in queried)
+
+
+def test_series_keep_their_query_ref_id_for_overrides(prometheus: str, tmp_path: Path) -> None:
+    panel = _panel(
+        "timeseries",
+        "Paused and orders",
+        0,
+        0,
+        24,
+        8,
+        _target("arb_orchestrator_paused", "paused"),
+        {"expr": 'sum by (venue) (rate(arb_orders_submitted_total{venue="sx"}[5s]))'},
+        fieldConfig={
+            "defaults": {"unit": "short"},
+            "overrides": [
+                {
+                    "matcher": {"id": "byFrameRefID", "options": "B"},
+                    "properties": [
+                        {"id": "unit", "value": "reqps"},
+                        {"id": "custom.axisPlacement", "value": "right"},
+                    ],
+                }
+            ],
+        },
+    )
+    end = datetime.now(UTC)
+    with httpx.Client() as client:
+        prom = PromRange(prometheus, client)
+        variables = resolve_variables(
+            {"panels": [panel]},
+            overrides={},
+            step_s=1.0,
+            range_s=20.0,
+            scrape_interval_s=1.0,
+            rate_interval=None,
+        )
+        (data,) = fetch_panels([panel], prom, variables, end - timedelta(seconds=20), end, 1.0)
+    assert not data.errors
+    assert [(s.name, s.ref_id) for s in data.series] == [("paused", "A"), ('{venue="sx"}', "B")]
+    out = tmp_path / "overrides.png"
+    draw_dashboard(
+        {"title": "o"}, [data], out, start=end - timedelta(seconds=20), end=end, variables={}
+    )
+    assert not data.errors and out.stat().st_size > 10_000

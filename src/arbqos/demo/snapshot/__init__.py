@@ -6,6 +6,13 @@ value mappings, `templating.list` variables), asks Prometheus `GET /api/v1/query
 every target and draws timeseries, stat, gauge, bar gauge, state-timeline, table, text and row
 panels in a dark Grafana-like theme, with a title bar naming the UTC time range.
 
+Time series panels apply `fieldConfig.overrides` per series (matchers `byFrameRefID`,
+`byName`, `byNames`, `byRegexp`; properties such as `unit`, `min`, `max`, `decimals`,
+`color`, `displayName`, `thresholds`, `custom.axisPlacement`, `custom.drawStyle`,
+`custom.fillOpacity`, `custom.hideFrom`). Series of another unit or placement get their own
+y axis, left, right (a twin axis, marked "(right y-axis)" in the legend) or hidden, as
+Grafana does; the panel's thresholds stay on the axis of the default unit.
+
 >>> result = render_snapshot(Path("dashboards/arb_qos.json"), "http://127.0.0.1:9090",
 ...                          Path("evidence/dashboard_after.png"), range_s=900,
 ...                          scrape_interval_s=1.0)
@@ -16,10 +23,12 @@ Command line: `python -m arbqos.demo.snapshot DASHBOARD --prometheus URL --out P
 
 Modules: `model` (results), `units` (durations, unit formatting, reducers), `variables`
 (time range, step, template variables), `prometheus` (range queries), `fields` (field
-config), `theme`, `layout` (grid to pixels), `canvas`, one drawer module per panel family
-(`timeseries`, `stat`, `timeline`, `panels`), `render` (the entry point) and `cli`.
+config), `overrides` (per-series field config), `axes` (y axes of a time series), `theme`,
+`layout` (grid to pixels), `canvas`, one drawer module per panel family (`timeseries`, `stat`,
+`timeline`, `panels`), `render` (the entry point) and `cli`.
 """
 
+from arbqos.demo.snapshot.axes import AxisGroup, plan_axes
 from arbqos.demo.snapshot.canvas import Canvas
 from arbqos.demo.snapshot.cli import main
 from arbqos.demo.snapshot.fields import FieldStyle
@@ -40,6 +49,7 @@ from arbqos.demo.snapshot.model import (
     SnapshotError,
     SnapshotResult,
 )
+from arbqos.demo.snapshot.overrides import SeriesField, resolve_fields
 from arbqos.demo.snapshot.prometheus import PromRange, fetch_panels, legend_name
 from arbqos.demo.snapshot.render import draw_dashboard, load_dashboard, render_snapshot
 from arbqos.demo.snapshot.theme import (
@@ -78,12 +88,14 @@ __all__ = [
     "SERIES_COLORS",
     "TEXT",
     "WIDTH_PX",
+    "AxisGroup",
     "Canvas",
     "FieldStyle",
     "PanelData",
     "PanelReport",
     "PromRange",
     "Series",
+    "SeriesField",
     "SnapshotError",
     "SnapshotResult",
     "Variables",
@@ -99,8 +111,10 @@ __all__ = [
     "main",
     "panel_box",
     "parse_duration",
+    "plan_axes",
     "prom_duration",
     "reduce_values",
     "render_snapshot",
+    "resolve_fields",
     "resolve_variables",
 ]

@@ -73,6 +73,13 @@ def time_axis(ax: Any, start: datetime, end: datetime, width_px: float) -> None:
     )
 
 
+def style_axes(ax: Any) -> None:
+    """Theme the spines and ticks of an axes (also of a twin sharing the x axis)."""
+    for spine in ax.spines.values():
+        spine.set_color(BORDER)
+    ax.tick_params(colors=MUTED, labelsize=8, length=2)
+
+
 class Canvas:
     """A figure laid out on Grafana's grid: panel rectangles in pixels, top-left origin."""
 
@@ -93,15 +100,17 @@ class Canvas:
         """New axes over a pixel box, themed."""
         ax = self.figure.add_axes(self.rect(x, y, w, h))
         ax.set_facecolor(PANEL_BG)
-        for spine in ax.spines.values():
-            spine.set_color(BORDER)
-        ax.tick_params(colors=MUTED, labelsize=8, length=2)
+        style_axes(ax)
         return ax
 
     def text(self, x: float, y: float, text: str, **kwargs: Any) -> Any:
         """Text at a pixel position."""
         kwargs.setdefault("color", TEXT)
         return self.base.text(x, y, text, **kwargs)
+
+    def text_end(self, artist: Any) -> float:
+        """Pixel x of the right edge of a text drawn with `text`."""
+        return float(artist.get_window_extent().x1)
 
     def rounded_box(self, box: Box, **style: Any) -> None:
         """A rectangle with Grafana's 3 px rounded corners over a pixel box."""

@@ -1,4 +1,4 @@
-"""A panel's `fieldConfig.defaults`: unit, min/max, thresholds and value mappings."""
+"""A field config (panel defaults or one series' merged config): unit, limits, thresholds."""
 
 from __future__ import annotations
 
@@ -46,7 +46,11 @@ class FieldStyle:
     @classmethod
     def of(cls, panel: Mapping[str, Any]) -> FieldStyle:
         """Read the defaults of a panel's field config."""
-        defaults = (panel.get("fieldConfig") or {}).get("defaults") or {}
+        return cls.of_config((panel.get("fieldConfig") or {}).get("defaults") or {})
+
+    @classmethod
+    def of_config(cls, defaults: Mapping[str, Any]) -> FieldStyle:
+        """Read one field config (the panel defaults, or defaults with overrides applied)."""
         thresholds = defaults.get("thresholds") or {}
         steps = tuple(
             (str(s.get("color", "green")), None if s.get("value") is None else float(s["value"]))

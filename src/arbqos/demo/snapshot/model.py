@@ -20,6 +20,8 @@ class Series:
     times: list[datetime]
     values: list[float]
     name: str = ""
+    ref_id: str = ""
+    """The `refId` of the query that returned the series (for `byFrameRefID` overrides)."""
 
 
 @dataclass

@@ -74,6 +74,16 @@ def legend_name(series: Series, legend_format: str | None, expr: str) -> str:
     return f"{name}{{{inner}}}"
 
 
+def ref_id_of(index: int) -> str:
+    """The `refId` Grafana gives the `index`-th query when it has none: A..Z, then AA, AB, ..."""
+    letters = ""
+    index += 1
+    while index:
+        index, rest = divmod(index - 1, 26)
+        letters = chr(ord("A") + rest) + letters
+    return letters
+
+
 def fetch_panels(
     panels: Sequence[dict[str, Any]],
     prom: PromRange,
@@ -86,17 +96,19 @@ def fetch_panels(
     out = []
     for panel in panels:
         data = PanelData(panel)
-        for target in panel.get("targets") or []:
+        for index, target in enumerate(panel.get("targets") or []):
             if target.get("hide") or not target.get("expr"):
                 continue
+            ref_id = str(target.get("refId") or ref_id_of(index))
             expr = variables.apply(str(target["expr"]))
             try:
                 found = prom.query_range(expr, start, end, step_s)
             except SnapshotError as err:
-                data.errors.append(f"{target.get('refId') or 'query'}: {err}")
+                data.errors.append(f"{ref_id}: {err}")
                 continue
             for series in found:
                 series.name = legend_name(series, target.get("legendFormat"), expr)
+                series.ref_id = ref_id
             data.series.extend(found)
         out.append(data)
     return out
