@@ -19,11 +19,13 @@ from pathlib import Path
 
 import pytest
 
+from arbqos.clock import SystemClock
 from arbqos.config import load_config
 from arbqos.demo.children import group_alive, pid_alive
 from arbqos.demo.evidence import FILES, collect_evidence
 from arbqos.demo.runconfig import DemoTuning
 from arbqos.demo.scenarios import SCENARIOS, recover, run_scenario
+from arbqos.demo.session import supervise
 from arbqos.demo.stack import DemoStack, StackOptions
 from arbqos.demo.verdict import ScenarioReport
 from tests.conftest import REPO_ROOT
@@ -145,7 +147,7 @@ def test_evidence_bundle_has_every_file_of_the_contract(stack: DemoStack, tmp_pa
         assert (tmp_path / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
-def test_a_crash_is_reported_and_stop_leaves_no_process(stack: DemoStack) -> None:
+def test_a_crash_is_reported_the_demo_exits_1_and_leaves_no_process(stack: DemoStack) -> None:
     victim = stack.children.get("balance-watcher")
     os.kill(victim.pid, signal.SIGKILL)
     deadline = time.monotonic() + 10
@@ -153,8 +155,21 @@ def test_a_crash_is_reported_and_stop_leaves_no_process(stack: DemoStack) -> Non
         time.sleep(0.1)
     (crash,) = stack.crashed()
     assert (crash.name, crash.exit_code) == ("balance-watcher", -signal.SIGKILL)
-    assert "balance-watcher stopped unexpectedly (killed by signal 9)" in crash.report()
     pids = [p for ps in stack.children.pids_seen.values() for p in ps] + stack.anvil_pids()
     assert len(pids) >= 11
-    assert stack.stop() == []
+    out = io.StringIO()
+    code = supervise(
+        stack,
+        scenario=None,
+        duration_s=60,
+        stop=threading.Event(),
+        received=[],
+        out=out,
+        clock=SystemClock(),
+    )
+    text = out.getvalue()
+    assert code == 1, text
+    assert "balance-watcher stopped unexpectedly (killed by signal 9)" in text
+    assert "a process of the stack crashed; stopping everything" in text
+    assert "none left running" in text
     assert not [p for p in pids if pid_alive(p) or group_alive(p)]

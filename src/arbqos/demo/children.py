@@ -34,23 +34,13 @@ class Crash:
 
 
 def child_env(env: Mapping[str, str], extra: Mapping[str, str]) -> dict[str, str]:
-    """The environment of a child: `env` without arbqos settings or tokens, plus `extra`.
+    """The environment of a child: `env` without any `ARBQOS*` variable, plus `extra`.
 
-    The demo writes its effective config to the run directory, so `ARBQOS__*` layers (which
-    could point a child at real endpoints) and the caller's own tokens are left out.
+    The demo writes its effective config to the run directory and hands each child its own
+    token files, so `ARBQOS__*` layers (which could point a child at real endpoints), the
+    caller's tokens and other arbqos switches are left out.
     """
-    kept = {
-        k: v
-        for k, v in env.items()
-        if not k.startswith("ARBQOS__")
-        and k
-        not in (
-            "ARBQOS_ADMIN_TOKEN",
-            "ARBQOS_ADMIN_TOKEN_FILE",
-            "ARBQOS_PAUSE_TOKEN",
-            "ARBQOS_PAUSE_TOKEN_FILE",
-        )
-    }
+    kept = {k: v for k, v in env.items() if not k.startswith("ARBQOS")}
     return {**kept, **extra}
 
 

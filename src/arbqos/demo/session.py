@@ -128,11 +128,20 @@ def run_session(
             except (StackError, RuntimeError, OSError, TimeoutError) as err:
                 stream.write(f"arbqos demo: the stack did not start: {err}\n")
                 return EXIT_FAILURE
-            return _supervise(stack, scenario, duration_s, stop, received, stream, clock)
+            return supervise(
+                stack,
+                scenario=scenario,
+                duration_s=duration_s,
+                stop=stop,
+                received=received,
+                out=stream,
+                clock=clock,
+            )
 
 
-def _supervise(
+def supervise(
     stack: DemoStack,
+    *,
     scenario: str | None,
     duration_s: float | None,
     stop: threading.Event,
@@ -140,6 +149,10 @@ def _supervise(
     out: TextIO,
     clock: Clock,
 ) -> int:
+    """Show the running stack until stop, duration, scenario end or a crash; then stop it all.
+
+    Returns 1 when a child crashed or the scenario failed, else 0.
+    """
     out.write("\n".join(banner(stack, scenario)) + "\n\n")
     out.flush()
     screen = Screen(out, clock, tty=out.isatty())
