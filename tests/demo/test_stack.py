@@ -6,6 +6,7 @@ import json
 import os
 import signal
 import subprocess
+import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -13,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from arbqos.config import load_config
-from arbqos.demo.children import child_env, group_alive, pid_alive
+from arbqos.demo.children import Children, child_env, group_alive, pid_alive, unset_prefix
 from arbqos.demo.evidence import run_evidence
 from arbqos.demo.rundir import Ports, RunDir
 from arbqos.demo.session import run_session
@@ -110,3 +111,20 @@ def test_children_get_no_arbqos_settings_or_tokens_from_the_caller() -> None:
         "PATH": "/usr/bin",
         "ARBQOS_PAUSE_TOKEN_FILE": "/run/p",
     }
+
+
+def test_a_child_sees_only_the_arbqos_variables_it_was_given_also_after_restart(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ARBQOS__ENDPOINTS__SX_API_URL", "https://api.sx.bet")
+    monkeypatch.setenv("ARBQOS_PAUSE_TOKEN", "from-the-caller")
+    kids = Children(tmp_path, child_env(os.environ, {}))
+    show = "import os; print(sorted(k for k in os.environ if k.startswith('ARBQOS')))"
+    proc = kids.start("probe", [sys.executable, "-c", show], {"ARBQOS_PAUSE_TOKEN_FILE": "/p"})
+    assert proc.proc is not None and proc.proc.wait(10) == 0
+    kids.restart("probe").proc.wait(10)  # type: ignore[union-attr]
+    assert proc.log_path.read_text().splitlines() == ["['ARBQOS_PAUSE_TOKEN_FILE']"] * 2
+    (ended,) = kids.crashed()  # a child that should run and exits, even with 0, is reported
+    assert (ended.name, ended.exit_code) == ("probe", 0)
+    assert unset_prefix({"ARBQOS_X": "1", "PATH": "/bin"}, {})[1:] == ["--unset=ARBQOS_X", "--"]
+    assert unset_prefix({"PATH": "/bin"}, {}) == []

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import signal
 import time
 from collections.abc import Mapping, Sequence
@@ -44,6 +45,18 @@ def child_env(env: Mapping[str, str], extra: Mapping[str, str]) -> dict[str, str
     return {**kept, **extra}
 
 
+def unset_prefix(inherited: Mapping[str, str], given: Mapping[str, str]) -> list[str]:
+    """`env --unset=NAME ... --` for the `ARBQOS*` variables a child would inherit unasked.
+
+    `ManagedProcess` adds its `env` to this process's environment; the prefix removes what
+    the demo did not hand over itself (an empty list when there is nothing to remove).
+    """
+    names = sorted(k for k in inherited if k.startswith("ARBQOS") and k not in given)
+    if not names:
+        return []
+    return [shutil.which("env") or "/usr/bin/env", *(f"--unset={n}" for n in names), "--"]
+
+
 class Children:
     """Named child processes in start order; crashes are reported unless a stop was planned.
 
@@ -59,6 +72,7 @@ class Children:
         self._cwd = cwd
         self._procs: dict[str, ManagedProcess] = {}
         self._planned_down: set[str] = set()
+        self._specs: dict[str, tuple[list[str], dict[str, str]]] = {}
         self.pids_seen: dict[str, list[int]] = {}
         """Every PID each child ever had (restarts included), for leftover checks."""
 
@@ -78,8 +92,11 @@ class Children:
         self, name: str, argv: Sequence[str], extra_env: Mapping[str, str] | None = None
     ) -> ManagedProcess:
         """Start a child (its output goes to `<log_dir>/<name>.log`)."""
-        env = {**self._env, **(extra_env or {})}
-        proc = ManagedProcess(name, argv, self._log_dir, env=env, cwd=self._cwd).start()
+        extra = dict(extra_env or {})
+        self._specs[name] = (list(argv), extra)
+        env = {**self._env, **extra}
+        command = [*unset_prefix(os.environ, env), *argv]
+        proc = ManagedProcess(name, command, self._log_dir, env=env, cwd=self._cwd).start()
         self._procs[name] = proc
         self._planned_down.discard(name)
         self.pids_seen.setdefault(name, []).append(proc.pid)
@@ -100,7 +117,8 @@ class Children:
         old = self.get(name)
         self._planned_down.add(name)
         old.stop()
-        return self.start(name, old.argv, None)
+        argv, extra = self._specs[name]
+        return self.start(name, argv, extra)
 
     def crashed(self) -> list[Crash]:
         """Children that exited although no stop was planned."""

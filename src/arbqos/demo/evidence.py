@@ -112,7 +112,7 @@ def run_evidence(
         with (stack.run.logs_dir / "evidence.log").open("a", encoding="utf-8") as log:
             configure_logging(stream=log)
             try:
-                stack.start()
+                stack.start(cancel=stop)
                 summary = collect_evidence(stack, out, say=say, stop=stop)
             except (StackError, EvidenceError, ScenarioAborted, OSError) as err:
                 say(f"arbqos evidence: FAILED: {err}")

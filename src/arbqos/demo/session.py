@@ -124,7 +124,7 @@ def run_session(
             if route_logs:
                 configure_logging(stream=log)
             try:
-                stack.start()
+                stack.start(cancel=stop)
             except (StackError, RuntimeError, OSError, TimeoutError) as err:
                 stream.write(f"arbqos demo: the stack did not start: {err}\n")
                 return EXIT_FAILURE

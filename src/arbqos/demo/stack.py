@@ -10,8 +10,9 @@ from __future__ import annotations
 import contextlib
 import json
 import sys
+import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
@@ -130,25 +131,40 @@ class DemoStack:
 
     # --- lifecycle -------------------------------------------------------------------
 
-    def start(self) -> DemoStack:
-        """Start every piece in dependency order; on failure stop what started and raise."""
+    def start(self, cancel: threading.Event | None = None) -> DemoStack:
+        """Start every piece in dependency order; on failure stop what started and raise.
+
+        Setting `cancel` (e.g. from a SIGINT handler) stops the start after the current step
+        with StackError.
+        """
         progress = Progress(self.out, self.clock)
         self.out.write(f"run directory {self.run.root}\n")
+        steps: list[tuple[str, Callable[[], None]]] = [
+            (
+                "starting anvil chains (SX Rollup 4162, Arbitrum 42161, Polygon 137)",
+                self._start_chains,
+            ),
+            ("writing config, tokens and rendered rules/dashboard", self._write_config),
+            (
+                "starting venue simulators and orchestrator",
+                lambda: self._start_python_stage(("sim-sx", "sim-azuro", "orchestrator")),
+            ),
+            (
+                "starting heartbeat and balance watcher",
+                lambda: self._start_python_stage(("heartbeat", "balance-watcher")),
+            ),
+            ("starting Prometheus and Alertmanager", self._start_prometheus),
+            (
+                "starting arb engine (instrumented, QoS guard)",
+                lambda: self._start_python_stage(("engine",)),
+            ),
+        ]
         try:
-            with progress.step(
-                "starting anvil chains (SX Rollup 4162, Arbitrum 42161, Polygon 137)"
-            ):
-                self._start_chains()
-            with progress.step("writing config, tokens and rendered rules/dashboard"):
-                self._write_config()
-            with progress.step("starting venue simulators and orchestrator"):
-                self._start_python_stage(("sim-sx", "sim-azuro", "orchestrator"))
-            with progress.step("starting heartbeat and balance watcher"):
-                self._start_python_stage(("heartbeat", "balance-watcher"))
-            with progress.step("starting Prometheus and Alertmanager"):
-                self._start_prometheus()
-            with progress.step("starting arb engine (instrumented, QoS guard)"):
-                self._start_python_stage(("engine",))
+            for what, action in steps:
+                if cancel is not None and cancel.is_set():
+                    raise StackError("start cancelled (signal received)")
+                with progress.step(what):
+                    action()
         except BaseException:
             self.stop()
             raise
