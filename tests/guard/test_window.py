@@ -6,6 +6,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from arbqos.guard import QosWindow, p95_nearest_rank
+from arbqos.guard.window import MICRO
 
 
 def test_nearest_rank_definition() -> None:
@@ -59,3 +60,69 @@ def test_out_of_order_time_and_bounded_memory() -> None:
         window.add_result(11.0 + i, 0.000001, 0.000001, 0.5)
     assert len(window.results) == 5 and window.saturated == 5
     assert window.requested == 5 and window.accepts == 5
+
+
+def brute_verdict(
+    submits: list[float], results: list[tuple[float, int, int, float | None]], now: float
+) -> tuple[bool, bool]:
+    """(fill low, p95 high) over (now - 10, now] with min_orders 3, ratio 0.9, threshold 1.0."""
+    if sum(t > now - 10.0 for t in submits) < 3:
+        return False, False
+    live = [r for r in results if r[0] > now - 10.0]
+    requested = sum(r[1] for r in live)
+    filled = sum(r[2] for r in live)
+    accepts = [r[3] for r in live if r[3] is not None]
+    slow = sum(a > 1.0 for a in accepts)
+    return requested > 0 and filled / requested < 0.9, slow / len(
+        accepts
+    ) > 0.05 if accepts else False
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from([0.0, 0.0, 1.0, 2.5, 10.0, 11.0]),
+            st.one_of(
+                st.none(),
+                st.tuples(
+                    st.integers(1, 100).map(float),
+                    st.sampled_from([0.0, 0.5, 0.95, 1.0]),
+                    st.sampled_from([None, 0.5, 1.0, 1.5]),
+                ),
+            ),
+        ),
+        max_size=80,
+    )
+)
+def test_on_change_fires_exactly_when_the_verdict_moves(
+    stream: list[tuple[float, tuple[float, float, float | None] | None]],
+) -> None:
+    changes: list[tuple[bool, bool]] = []
+
+    def on_change(w: QosWindow) -> None:
+        verdict = w.breaches()
+        assert verdict != (w.fill_active, w.p95_active)  # called only on a real change
+        w.fill_active, w.p95_active = verdict
+        changes.append(verdict)
+
+    window = QosWindow(10.0, 1.0, min_orders=3, fill_ratio_min=0.9, on_change=on_change)
+    submits: list[float] = []
+    results: list[tuple[float, int, int, float | None]] = []
+    expected: list[tuple[bool, bool]] = []
+    now = 0.0
+    for gap, result in stream:
+        now += gap
+        if result is None:
+            window.add_submit(now)
+            submits.append(now)
+        else:
+            stake, share, accept = result
+            accepted = accept if share > 0 else None
+            window.add_result(now, stake, stake * share, accepted)
+            results.append((now, round(stake * MICRO), round(stake * share * MICRO), accepted))
+        verdict = brute_verdict(submits, results, now)
+        if verdict != (expected[-1] if expected else (False, False)):
+            expected.append(verdict)
+        assert window.breaches() == verdict
+        assert window.results == [r for r in results if r[0] > now - 10.0]
+    assert changes == expected

@@ -167,7 +167,7 @@ class QosGuard:
     def _fill_detail(self, venue: str, w: QosWindow) -> str:
         return (
             f"venue={venue} fill_ratio={w.filled / w.requested:.4f} < {self._fill_min} over "
-            f"{self._window_s:g}s (n={len(w.submits)} submitted, {len(w.results)} results)"
+            f"{self._window_s:g}s (n={len(w.submits)} submitted, {w.result_count()} results)"
         )
 
     def _p95_detail(self, venue: str, w: QosWindow) -> str:
@@ -183,7 +183,7 @@ class QosGuard:
             venue=w.venue,
             window_s=self._window_s,
             submitted=len(w.submits),
-            results=len(w.results),
+            results=w.result_count(),
             requested_usd=w.requested / MICRO,
             filled_usd=w.filled / MICRO,
             fill_ratio=w.fill_ratio(),

@@ -10,9 +10,10 @@ Definitions (shared with the alert rules and the evidence computation):
   n values ascending and take the one at rank ceil(0.95 n) (1-based).
 - "p95 > T" holds exactly when more than 5 % of the accepts are slower than T: with k values
   above T, the rank-ceil(0.95 n) value exceeds T iff n - k < ceil(0.95 n) iff
-  k > n - ceil(0.95 n) = floor(0.05 n) iff k > 0.05 n (k is an integer). That is the alert's
-  `1 - bucket{le=T} / count > 0.05`, so the guard only needs the two counts n and k, kept
-  incrementally; the p95 value itself is computed on demand (breach detail, stats).
+  k > n - ceil(0.95 n) = floor(0.05 n) iff k > 0.05 n iff 20 k - n > 0 (k is an integer).
+  That is the alert's `1 - bucket{le=T} / count > 0.05`, so the guard keeps one integer,
+  `excess` = 20 k - n, incrementally (+19 per slow accept, -1 per other accept); n, k and
+  the p95 value itself are computed on demand (breach detail, stats).
 """
 
 from __future__ import annotations
@@ -41,15 +42,26 @@ class QosWindow:
     """Events of one venue over the last `window_s` seconds, with running sums and counts.
 
     `add_submit` / `add_result` are the hot path: under `lock` they add the event, evict what
-    left the window and, only when a rule's outcome differs from the armed state
+    left the window and, when the verdict may have moved and differs from the armed state
     (`fill_active`, `p95_active`), call `on_change(self)`. Times are expected in order; an
     event a few microseconds out of order (threads racing to the lock) is only evicted that
     much late, never lost. Memory is bounded by eviction and, as a safety net, by `max_events`
-    per deque (beyond it the oldest events are dropped and `saturated` counts them).
+    per kind of event (beyond it the oldest events are dropped and `saturated` counts them).
+
+    A result is one entry in each of four parallel deques (time, requested and filled
+    micro-USD, accept seconds) rather than a tuple: a window holds thousands of results, and a
+    tuple kept alive per result made every event measurably slower. A rule can only change
+    when the sums or the gate move, so an event that moves neither (a submit that evicts no
+    result and leaves the gate where it was) proves the verdict unchanged without
+    recomputing it; `on_change` must set `fill_active` / `p95_active` to the new verdict
+    (`QosGuard` does), since that is the state the next events compare against.
     """
 
     __slots__ = (
-        "accepts",
+        "_accept",
+        "_filled",
+        "_requested",
+        "excess",
         "fill_active",
         "fill_ratio_min",
         "filled",
@@ -59,9 +71,8 @@ class QosWindow:
         "on_change",
         "p95_active",
         "requested",
-        "results",
+        "result_times",
         "saturated",
-        "slow",
         "submits",
         "threshold_s",
         "venue",
@@ -89,11 +100,14 @@ class QosWindow:
         self.lock = lock or threading.Lock()
         self.on_change = on_change or _ignore
         self.submits: deque[float] = deque()
-        self.results: deque[tuple[float, int, int, float | None]] = deque()
+        self.result_times: deque[float] = deque()
+        self._requested: deque[int] = deque()
+        self._filled: deque[int] = deque()
+        self._accept: deque[float | None] = deque()
         self.requested = 0
         self.filled = 0
-        self.accepts = 0
-        self.slow = 0
+        self.excess = 0
+        """20 x slow accepts - accepts in the window: > 0 exactly when more than 5 % are slow."""
         self.saturated = 0
         self.fill_active = False
         self.p95_active = False
@@ -104,21 +118,52 @@ class QosWindow:
         lock.acquire()  # explicit acquire/release: cheaper than `with` on the hot path
         try:
             submits = self.submits
-            if len(submits) >= self.max_events:
-                submits.popleft()
-                self._saturate()
-            gate_before = len(submits) >= self.min_orders
             submits.append(t)
             cutoff = t - self.window_s
-            while submits[0] <= cutoff:  # the new event itself stays (window_s > 0)
+            if submits[0] <= cutoff:
                 submits.popleft()
-            results = self.results
-            if results and results[0][0] <= cutoff:
-                self._evict_results(cutoff)
+                while submits[0] <= cutoff:  # the new event itself stays (window_s > 0)
+                    submits.popleft()
+                gate_may_move = len(submits) < self.min_orders  # it may have closed
+            else:
+                count = len(submits)
+                gate_may_move = count == self.min_orders  # it may have opened
+                if count > self.max_events:  # nothing left: safety net, drop the oldest
+                    submits.popleft()
+                    self._saturate()
+            times = self.result_times
+            if times and times[0] <= cutoff:
+                # results trail submits, so they are mostly evicted here (inline, as in
+                # add_result); the sums moved: apply both rules
+                requested = self.requested
+                filled = self.filled
+                excess = self.excess
+                threshold_s = self.threshold_s
+                requested_q = self._requested
+                filled_q = self._filled
+                accept_q = self._accept
+                while times and times[0] <= cutoff:
+                    times.popleft()
+                    requested -= requested_q.popleft()
+                    filled -= filled_q.popleft()
+                    old_accept = accept_q.popleft()
+                    if old_accept is not None:
+                        excess -= 19 if old_accept > threshold_s else -1
+                self.requested = requested
+                self.filled = filled
+                self.excess = excess
+            elif gate_may_move:
+                requested = self.requested
+                filled = self.filled
+                excess = self.excess
+            else:
+                return  # neither the sums nor the gate moved: the verdict stands
+            if self.fill_active or self.p95_active:  # a breach is armed: full comparison
                 if self.changed():
                     self.on_change(self)
-            elif (len(submits) >= self.min_orders) is not gate_before and self.changed():
-                # only the gate moved; the sums did not
+            elif (
+                excess > 0 or (requested > 0 and filled / requested < self.fill_ratio_min)
+            ) and len(submits) >= self.min_orders:  # nothing armed: a rule holds, gate open
                 self.on_change(self)
         finally:
             lock.release()
@@ -127,50 +172,52 @@ class QosWindow:
         self, t: float, requested_usd: float, filled_usd: float, accept_s: float | None
     ) -> None:
         """Add a terminal result at `t` (accept None when nothing was accepted), evict, apply."""
-        requested = round(requested_usd * 1_000_000)  # MICRO, as a constant on the hot path
-        filled = requested if filled_usd == requested_usd else round(filled_usd * 1_000_000)
+        # round(x * MICRO), spelt as the float method: same value, a third of the call cost
+        requested = (requested_usd * 1e6).__round__()
+        filled = requested if filled_usd == requested_usd else (filled_usd * 1e6).__round__()
         lock = self.lock
         lock.acquire()
         try:
-            results = self.results
-            if len(results) >= self.max_events:
-                self._pop_result()
-                self._saturate()
-            results.append((t, requested, filled, accept_s))
+            times = self.result_times
+            times.append(t)
+            requested_q = self._requested
+            requested_q.append(requested)
+            filled_q = self._filled
+            filled_q.append(filled)
+            accept_q = self._accept
+            accept_q.append(accept_s)
             requested += self.requested
             filled += self.filled
-            accepts = self.accepts
-            slow = self.slow
+            excess = self.excess
             threshold_s = self.threshold_s
             if accept_s is not None:
-                accepts += 1
-                if accept_s > threshold_s:
-                    slow += 1
+                excess += 19 if accept_s > threshold_s else -1
             cutoff = t - self.window_s
-            while results[0][0] <= cutoff:  # inline eviction: amortised one per event
-                _, old_requested, old_filled, old_accept = results.popleft()
-                requested -= old_requested
-                filled -= old_filled
-                if old_accept is not None:
-                    accepts -= 1
-                    if old_accept > threshold_s:
-                        slow -= 1
+            if times[0] <= cutoff:
+                while times[0] <= cutoff:  # stops at the new event at the latest
+                    times.popleft()
+                    requested -= requested_q.popleft()
+                    filled -= filled_q.popleft()
+                    old_accept = accept_q.popleft()
+                    if old_accept is not None:
+                        excess -= 19 if old_accept > threshold_s else -1
+            elif len(times) > self.max_events:  # nothing left: safety net, drop the oldest
+                self.requested, self.filled, self.excess = requested, filled, excess
+                self._drop_oldest_result()
+                self._saturate()
+                requested, filled, excess = self.requested, self.filled, self.excess
             self.requested = requested
             self.filled = filled
-            self.accepts = accepts
-            self.slow = slow
+            self.excess = excess
             submits = self.submits
             while submits and submits[0] <= cutoff:
                 submits.popleft()
-            # changed(), inlined
-            if len(submits) < self.min_orders:
-                if self.fill_active or self.p95_active:
+            if self.fill_active or self.p95_active:  # a breach is armed: full comparison
+                if self.changed():
                     self.on_change(self)
             elif (
-                requested > 0 and filled / requested < self.fill_ratio_min
-            ) is not self.fill_active or (accepts > 0 and slow * 20 > accepts) is not (
-                self.p95_active
-            ):
+                excess > 0 or (requested > 0 and filled / requested < self.fill_ratio_min)
+            ) and len(submits) >= self.min_orders:  # nothing armed: a rule holds, gate open
                 self.on_change(self)
         finally:
             lock.release()
@@ -181,54 +228,63 @@ class QosWindow:
         submits = self.submits
         while submits and submits[0] <= cutoff:
             submits.popleft()
-        self._evict_results(cutoff)
+        times = self.result_times
+        while times and times[0] <= cutoff:
+            self._drop_oldest_result()
 
     def breaches(self) -> tuple[bool, bool]:
         """(fill ratio low, p95 accept time high), both False below `min_orders` submitted."""
         if len(self.submits) < self.min_orders:
             return False, False
         requested = self.requested
-        accepts = self.accepts
-        return (
-            requested > 0 and self.filled / requested < self.fill_ratio_min,
-            accepts > 0 and self.slow * 20 > accepts,
-        )
+        return requested > 0 and self.filled / requested < self.fill_ratio_min, self.excess > 0
 
     def changed(self) -> bool:
         """True when `breaches()` differs from the armed state (`fill_active`, `p95_active`)."""
-        if len(self.submits) < self.min_orders:
-            return self.fill_active or self.p95_active
-        requested = self.requested
-        accepts = self.accepts
-        fill_low = requested > 0 and self.filled / requested < self.fill_ratio_min
-        p95_high = accepts > 0 and self.slow * 20 > accepts
+        fill_low, p95_high = self.breaches()
         return fill_low is not self.fill_active or p95_high is not self.p95_active
 
     def fill_ratio(self) -> float | None:
         """Filled / requested stake of the results in the window; None without results."""
         return self.filled / self.requested if self.requested else None
 
+    def result_count(self) -> int:
+        """Number of results in the window."""
+        return len(self.result_times)
+
+    @property
+    def results(self) -> list[tuple[float, int, int, float | None]]:
+        """The results in the window, oldest first: (t, requested, filled micro-USD, accept_s)."""
+        return list(
+            zip(self.result_times, self._requested, self._filled, self._accept, strict=True)
+        )
+
+    @property
+    def accepts(self) -> int:
+        """Number of results in the window that accepted stake (counted on demand)."""
+        return len(self._accept) - self._accept.count(None)
+
+    @property
+    def slow(self) -> int:
+        """Accepts in the window slower than `threshold_s` (counted on demand)."""
+        threshold_s = self.threshold_s
+        return sum(1 for a in self._accept if a is not None and a > threshold_s)
+
     def accept_times(self) -> list[float]:
         """The accept times in the window, in arrival order."""
-        return [a for _, _, _, a in self.results if a is not None]
+        return [a for a in self._accept if a is not None]
 
     def p95_accept_s(self) -> float | None:
         """Exact nearest-rank p95 of the accept times in the window (O(n log n), on demand)."""
         return p95_nearest_rank(self.accept_times())
 
-    def _evict_results(self, cutoff: float) -> None:
-        results = self.results
-        while results and results[0][0] <= cutoff:
-            self._pop_result()
-
-    def _pop_result(self) -> None:
-        _, requested, filled, accept_s = self.results.popleft()
-        self.requested -= requested
-        self.filled -= filled
+    def _drop_oldest_result(self) -> None:
+        self.result_times.popleft()
+        self.requested -= self._requested.popleft()
+        self.filled -= self._filled.popleft()
+        accept_s = self._accept.popleft()
         if accept_s is not None:
-            self.accepts -= 1
-            if accept_s > self.threshold_s:
-                self.slow -= 1
+            self.excess -= 19 if accept_s > self.threshold_s else -1
 
     def _saturate(self) -> None:
         if not self.saturated:

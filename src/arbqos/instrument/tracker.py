@@ -114,31 +114,38 @@ class Leg:
                 f"leg already has result {self.outcome!r}; a retry is a new leg (submit again)"
             )
         lane = self._lane
-        counter = lane.results.get(result)
-        if counter is None:
-            raise ValueError(f"unknown result {result!r}; use one of {ORDER_RESULTS}")
-        if result == "filled" and filled_usd is None:
+        try:
+            counter = lane.results[result]
+        except KeyError:
+            raise ValueError(f"unknown result {result!r}; use one of {ORDER_RESULTS}") from None
+        if filled_usd is None and result == "filled":
             filled = self.stake_usd
         else:
             filled = _filled_usd(result, filled_usd)
         now = lane.mono()
-        at = now if accepted_at is None else accepted_at
         accept_s: float | None = None
         if filled > 0:
+            at = now if accepted_at is None else accepted_at
             accept_s = at - self.submitted_at
             if accept_s < 0:
                 raise ValueError(f"accepted_at {at} is before the leg was submitted")
-        self.outcome = result
-        counter.inc()
-        if accept_s is not None:
+            self.outcome = result
+            counter.inc()
             lane.filled.inc(filled)
             lane.accept.observe(accept_s)
-            if self.quoted_at is not None:
-                lane.quote_to_fill.observe(at - self.quoted_at)
-            if filled_prob is not None and self.quoted_prob is not None:
-                lane.slippage.observe((filled_prob - self.quoted_prob) * 10_000.0)
-        if lane.guard is not None:
-            lane.guard.add_result(now, self.stake_usd, filled, accept_s)
+            quoted_at = self.quoted_at
+            if quoted_at is not None:
+                lane.quote_to_fill.observe(at - quoted_at)
+            if filled_prob is not None:
+                quoted_prob = self.quoted_prob
+                if quoted_prob is not None:
+                    lane.slippage.observe((filled_prob - quoted_prob) * 10_000.0)
+        else:
+            self.outcome = result
+            counter.inc()
+        guard = lane.guard
+        if guard is not None:
+            guard.add_result(now, self.stake_usd, filled, accept_s)
 
     def __repr__(self) -> str:
         return (
@@ -230,15 +237,16 @@ class ExecutionTracker:
         if not stake_usd > 0:
             raise ValueError(f"stake_usd must be a positive USD amount, got {stake_usd!r}")
         now = self._mono()
-        if quoted_at is not None and type(quoted_at) is not float:
+        if type(quoted_at) is not float and quoted_at is not None:
             quoted_at = self._to_monotonic(quoted_at, now)
         lane.submitted.inc()
         lane.requested.inc(stake_usd)
         bank = self._bank if self._bank_fn is None else self._bank_fn()
         if bank:
             lane.fraction.observe(stake_usd / bank)
-        if lane.guard is not None:
-            lane.guard.add_submit(now)
+        guard = lane.guard
+        if guard is not None:
+            guard.add_submit(now)
         leg = _new_leg(Leg)
         leg._lane = lane
         leg.stake_usd = stake_usd
