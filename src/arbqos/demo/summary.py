@@ -100,26 +100,43 @@ def _ago(ts: str | None, now: datetime) -> str:
 
 def render(data: SummaryData, config: ArbqosConfig, header: str) -> list[str]:
     """The screen lines for `data`."""
-    ex = config.exec
-    lines = [header]
-    status = data.status
+    lines = [header, *_state_lines(data.status)]
+    lines += _window_lines(data.engine or {}, config)
+    lines.append(_engine_line(data.engine))
+    floor = config.risk.balance_alert_usd
+    shown = [
+        f"{w} {usd:.2f} {token} ({chain}){' LOW' if usd < floor else ''}"
+        for w, chain, token, usd in data.balances
+    ]
+    lines.append(f"balances (floor {floor:g} USD): " + ("; ".join(shown) or "?"))
+    lines.append(_heartbeat_line(data, config.heartbeat.interval_s))
+    alive = "alert path alive (ArbWatchdog)" if data.watchdog else "no ArbWatchdog yet"
+    lines.append(f"alerts firing: {', '.join(data.firing) or 'none'}  [{alive}]")
+    if data.problems:
+        lines.append("unreachable: " + ", ".join(data.problems))
+    return lines
+
+
+def _state_lines(status: dict[str, Any] | None) -> list[str]:
     if status is None:
-        lines.append("TRADING: unknown (orchestrator not answering)")
-    else:
-        state = status.get("state", "?").upper()
-        lines.append(f"TRADING: {state}  since {status.get('since', '?')}")
-        for reason in status.get("reasons", []):
-            flag = "active" if reason.get("active") else "recovered"
-            lines.append(
-                f"  reason [{reason.get('source')}] {reason.get('name')} ({flag}, since "
-                f"{reason.get('since')}): {str(reason.get('detail', ''))[:90]}"
-            )
-    lines.append(
+        return ["TRADING: unknown (orchestrator not answering)"]
+    lines = [f"TRADING: {status.get('state', '?').upper()}  since {status.get('since', '?')}"]
+    for reason in status.get("reasons", []):
+        flag = "active" if reason.get("active") else "recovered"
+        lines.append(
+            f"  reason [{reason.get('source')}] {reason.get('name')} ({flag}, since "
+            f"{reason.get('since')}): {str(reason.get('detail', ''))[:90]}"
+        )
+    return lines
+
+
+def _window_lines(engine: dict[str, Any], config: ArbqosConfig) -> list[str]:
+    ex = config.exec
+    lines = [
         f"QoS window {ex.qos_window_s}s: fill ratio min {ex.fill_ratio_min}, "
-        f"p95 accept max {ex.p95_accept_time_ms_max} ms, min {ex.min_orders_in_window} legs"
-    )
-    lines.append(f"  {'venue':<7}{'legs':>6}{'fill ratio':>12}{'p95 accept':>12}{'slow':>10}  gate")
-    engine = data.engine or {}
+        f"p95 accept max {ex.p95_accept_time_ms_max} ms, min {ex.min_orders_in_window} legs",
+        f"  {'venue':<7}{'legs':>6}{'fill ratio':>12}{'p95 accept':>12}{'slow':>10}  gate",
+    ]
     for venue, stats in sorted((engine.get("guard") or {}).items()):
         fill = stats.get("fill_ratio")
         p95 = stats.get("p95_accept_s")
@@ -132,37 +149,32 @@ def render(data: SummaryData, config: ArbqosConfig, header: str) -> list[str]:
             + ("  FILL LOW" if stats.get("fill_ratio_low") else "")
             + ("  P95 HIGH" if stats.get("accept_p95_high") else "")
         )
-    if engine:
-        eng = engine.get("engine", {})
-        allowed = engine.get("trading_allowed")
-        bank = engine.get("bank_usd")
-        lines.append(
-            f"engine: {'trading' if allowed else 'stopped (paused)'}; "
-            f"{eng.get('opportunities', 0)} opportunities, {eng.get('skipped_paused', 0)} "
-            f"skipped while paused, {engine.get('inflight', 0)} legs in flight, bank "
-            + (f"{bank:.2f} USD" if bank is not None else "?")
-        )
-    else:
-        lines.append("engine: no status yet")
-    floor = config.risk.balance_alert_usd
-    shown = [
-        f"{w} {usd:.2f} {token} ({chain}){' LOW' if usd < floor else ''}"
-        for w, chain, token, usd in data.balances
-    ]
-    lines.append(f"balances (floor {floor:g} USD): " + ("; ".join(shown) or "?"))
+    return lines
+
+
+def _engine_line(engine: dict[str, Any] | None) -> str:
+    if not engine:
+        return "engine: no status yet"
+    counters = engine.get("engine", {})
+    bank = engine.get("bank_usd")
+    return (
+        f"engine: {'trading' if engine.get('trading_allowed') else 'stopped (paused)'}; "
+        f"{counters.get('opportunities', 0)} opportunities, "
+        f"{counters.get('skipped_paused', 0)} skipped while paused, "
+        f"{engine.get('inflight', 0)} legs in flight, bank "
+        + (f"{bank:.2f} USD" if bank is not None else "?")
+    )
+
+
+def _heartbeat_line(data: SummaryData, interval_s: float) -> str:
     age = data.heartbeat_age_s
-    report = ((status or {}).get("heartbeat") or {}).get("last_report") or {}
+    report = ((data.status or {}).get("heartbeat") or {}).get("last_report") or {}
     down = ", ".join(report.get("down") or []) or "none"
-    lines.append(
+    return (
         f"heartbeat: last tick {f'{age:.1f}s ago' if age is not None else '?'} "
-        f"(every {config.heartbeat.interval_s:g}s); last report tick {report.get('tick', '?')} "
+        f"(every {interval_s:g}s); last report tick {report.get('tick', '?')} "
         f"{_ago(report.get('received_at'), data.at)}, down: {down}"
     )
-    alive = "alert path alive (ArbWatchdog)" if data.watchdog else "no ArbWatchdog yet"
-    lines.append(f"alerts firing: {', '.join(data.firing) or 'none'}  [{alive}]")
-    if data.problems:
-        lines.append("unreachable: " + ", ".join(data.problems))
-    return lines
 
 
 def one_line(data: SummaryData) -> str:

@@ -31,8 +31,7 @@ class Targets:
 
     @classmethod
     def of(cls, config: ArbqosConfig) -> Targets:
-        """Guard 1 s; heartbeat one interval plus the probe timeout; alert path 15 s;
-        dead man's switch its window plus one check."""
+        """Guard 1 s, heartbeat interval + probe timeout, alerts 15 s, dead man window + 2 s."""
         hb = config.heartbeat
         window = config.orchestrator.deadman_intervals * hb.interval_s
         return cls(
