@@ -94,12 +94,15 @@ class ManagedProcess:
         *,
         env: Mapping[str, str] | None = None,
         cwd: Path | None = None,
+        inherit_env: bool = True,
     ) -> None:
+        """`env` is added to this process's environment, or replaces it with `inherit_env=False`."""
         self.name = name
         self.argv = list(argv)
         self.log_path = log_dir / f"{name}.log"
         self._env = dict(env) if env is not None else None
         self._cwd = cwd
+        self._inherit_env = inherit_env
         self._log: IO[bytes] | None = None
         self.proc: subprocess.Popen[bytes] | None = None
 
@@ -107,7 +110,9 @@ class ManagedProcess:
         """Start the program in its own process group."""
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         self._log = self.log_path.open("ab")
-        env = {**os.environ, **self._env} if self._env is not None else None
+        env = self._env
+        if env is not None and self._inherit_env:
+            env = {**os.environ, **env}
         self.proc = subprocess.Popen(  # noqa: S603 - argv is built by arbqos, never a shell
             self.argv,
             stdout=self._log,

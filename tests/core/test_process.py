@@ -36,3 +36,17 @@ def test_find_tool_names_the_fix_when_missing() -> None:
     with pytest.raises(FileNotFoundError, match="make setup"):
         find_tool("arbqos-no-such-tool")
     assert find_tool("anvil").endswith("anvil")
+
+
+def test_inherit_env_false_gives_exactly_the_given_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ARBQOS_SHOULD_NOT_LEAK", "1")
+    show = "import os; print(sorted(os.environ))"
+    env = {"PATH": os.environ.get("PATH", ""), "ONLY": "this"}
+    proc = ManagedProcess("env", [sys.executable, "-c", show], tmp_path, env=env, inherit_env=False)
+    proc.start()
+    assert proc.proc is not None and proc.proc.wait(10) == 0
+    proc.stop()
+    names = proc.log_path.read_text().strip()
+    assert "ARBQOS_SHOULD_NOT_LEAK" not in names and "'ONLY'" in names

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 import signal
 import time
 from collections.abc import Mapping, Sequence
@@ -45,18 +44,6 @@ def child_env(env: Mapping[str, str], extra: Mapping[str, str]) -> dict[str, str
     return {**kept, **extra}
 
 
-def unset_prefix(inherited: Mapping[str, str], given: Mapping[str, str]) -> list[str]:
-    """`env --unset=NAME ... --` for the `ARBQOS*` variables a child would inherit unasked.
-
-    `ManagedProcess` adds its `env` to this process's environment; the prefix removes what
-    the demo did not hand over itself (an empty list when there is nothing to remove).
-    """
-    names = sorted(k for k in inherited if k.startswith("ARBQOS") and k not in given)
-    if not names:
-        return []
-    return [shutil.which("env") or "/usr/bin/env", *(f"--unset={n}" for n in names), "--"]
-
-
 class Children:
     """Named child processes in start order; crashes are reported unless a stop was planned.
 
@@ -95,8 +82,9 @@ class Children:
         extra = dict(extra_env or {})
         self._specs[name] = (list(argv), extra)
         env = {**self._env, **extra}
-        command = [*unset_prefix(os.environ, env), *argv]
-        proc = ManagedProcess(name, command, self._log_dir, env=env, cwd=self._cwd).start()
+        proc = ManagedProcess(
+            name, argv, self._log_dir, env=env, cwd=self._cwd, inherit_env=False
+        ).start()
         self._procs[name] = proc
         self._planned_down.discard(name)
         self.pids_seen.setdefault(name, []).append(proc.pid)

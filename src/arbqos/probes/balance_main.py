@@ -75,7 +75,10 @@ async def _main(
         config_hash=manager.hash,
         retention_days=settings.retention_days,
     )
-    async with httpx.AsyncClient(follow_redirects=False) as http:
+    # A fresh connection per request: a probe measures connect time too, and never reuses a
+    # pooled connection the server is closing at the same moment (keep-alive race).
+    limits = httpx.Limits(max_keepalive_connections=0)
+    async with httpx.AsyncClient(follow_redirects=False, limits=limits) as http:
         try:
             bank = build_bank(cfg, http=http, clock=clock)
         except ValueError as err:

@@ -94,7 +94,10 @@ async def _main(
     runtime = RuntimeRegistry(
         registry, config_hash=manager.hash, config_sources=manager.loaded.source_kinds
     )
-    async with httpx.AsyncClient(follow_redirects=False) as http:
+    # A fresh connection per request: a probe measures connect time too, and never reuses a
+    # pooled connection the server is closing at the same moment (keep-alive race).
+    limits = httpx.Limits(max_keepalive_connections=0)
+    async with httpx.AsyncClient(follow_redirects=False, limits=limits) as http:
         reporter = _reporter(cfg, http, token)
         runner = ProbeRunner(
             registry,
