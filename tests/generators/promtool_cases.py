@@ -163,6 +163,7 @@ class CaseBuilder:
             return [
                 series("arb_orders_submitted_total", labels, periodic(orders, per_window, steps)),
                 series("arb_stake_requested_usd_total", labels, f"0+{requested}x{steps}"),
+                series("arb_stake_resolved_usd_total", labels, f"0+{requested}x{steps}"),
                 series("arb_stake_filled_usd_total", labels, f"0+{filled}x{steps}"),
             ]
 
@@ -535,6 +536,7 @@ class CaseBuilder:
             for metric in (
                 "arb_orders_submitted_total",
                 "arb_stake_requested_usd_total",
+                "arb_stake_resolved_usd_total",
                 "arb_stake_filled_usd_total",
                 "arb_accept_time_seconds_count",
                 "arb_stake_fraction_of_bank_count",

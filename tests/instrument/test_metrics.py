@@ -35,6 +35,7 @@ def test_venue_counters_start_at_zero(
         "arb_orders_submitted_total",
         "arb_stake_requested_usd_total",
         "arb_stake_filled_usd_total",
+        "arb_stake_resolved_usd_total",
         "arb_bets_voided_total",
         "arb_bets_settled_total",
     ):

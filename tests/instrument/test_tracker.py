@@ -69,6 +69,7 @@ def test_partial_counts_only_the_accepted_stake(
     assert value(registry, "arb_order_results_total", venue="sx", result="partial") == 1
     assert value(registry, "arb_stake_filled_usd_total", venue="sx") == 30.0
     assert value(registry, "arb_stake_requested_usd_total", venue="sx") == 100.0
+    assert value(registry, "arb_stake_resolved_usd_total", venue="sx") == 100.0
     assert value(
         registry, "arb_accept_time_seconds_sum", venue="sx", phase="pregame"
     ) == pytest.approx(0.7)
@@ -201,3 +202,14 @@ def test_results_feed_the_guard_hook(
         ("submit", "azuro", 1.5),
         ("result", "azuro", 1.5, 5.0, 0.0, None),
     ]
+
+
+def test_legs_in_flight_are_requested_but_not_resolved(
+    registry: CollectorRegistry, tracker: ExecutionTracker
+) -> None:
+    done = tracker.submit("sx", "live", 40.0)
+    tracker.submit("sx", "live", 60.0)  # still waiting for the venue
+    tracker.record_result(done, "rejected")
+    assert value(registry, "arb_stake_requested_usd_total", venue="sx") == 100.0
+    assert value(registry, "arb_stake_resolved_usd_total", venue="sx") == 40.0
+    assert value(registry, "arb_stake_filled_usd_total", venue="sx") == 0.0

@@ -84,14 +84,15 @@ def build_qos_alerts(cfg: ArbqosConfig) -> list[Rule]:
         alert(
             "ArbFillRatioLow",
             f"{increase_by('venue', counter('arb_stake_filled_usd_total'), w)}\n"
-            f"/ ({increase_by('venue', counter('arb_stake_requested_usd_total'), w)} > 0)\n"
+            f"/ ({increase_by('venue', counter('arb_stake_resolved_usd_total'), w)} > 0)\n"
             f"< {fill_min}\n{_orders_gate(cfg, w)}",
             severity="critical",
             for_s=pause_for,
             pause=PAUSE,
             summary=f"{{{{ $labels.venue }}}} fill ratio below {fill_min} over {w}",
             description=(
-                f"Filled/requested stake on {{{{ $labels.venue }}}} over the last {w} is "
+                f"Filled/requested stake of the legs resolved on {{{{ $labels.venue }}}} over the "
+                f"last {w} is "
                 f'{{{{ printf "%.3f" $value }}}}, below exec.fill_ratio_min {fill_min} '
                 f"({gate_text}). Trading is paused."
             ),

@@ -13,6 +13,7 @@ from arbqos.generators.promql import bucket, count, counter, duration, increase_
 ORDERS_WINDOW = "venue:arb_orders_submitted:increase_window"
 STAKE_REQUESTED_WINDOW = "venue:arb_stake_requested_usd:increase_window"
 STAKE_FILLED_WINDOW = "venue:arb_stake_filled_usd:increase_window"
+STAKE_RESOLVED_WINDOW = "venue:arb_stake_resolved_usd:increase_window"
 FILL_RATIO = "venue:arb_fill_ratio:ratio_window"
 RESULTS_WINDOW = "venue:arb_order_results:increase_window"
 RESULTS_BY_RESULT_WINDOW = "venue_result:arb_order_results:increase_window"
@@ -52,7 +53,8 @@ def build_recording_rules(cfg: ArbqosConfig) -> list[dict[str, str]]:
         (ORDERS_WINDOW, increase_by("venue", counter("arb_orders_submitted_total"), w)),
         (STAKE_REQUESTED_WINDOW, increase_by("venue", counter("arb_stake_requested_usd_total"), w)),
         (STAKE_FILLED_WINDOW, increase_by("venue", counter("arb_stake_filled_usd_total"), w)),
-        (FILL_RATIO, f"{STAKE_FILLED_WINDOW}\n/ ({STAKE_REQUESTED_WINDOW} > 0)"),
+        (STAKE_RESOLVED_WINDOW, increase_by("venue", counter("arb_stake_resolved_usd_total"), w)),
+        (FILL_RATIO, f"{STAKE_FILLED_WINDOW}\n/ ({STAKE_RESOLVED_WINDOW} > 0)"),
         (RESULTS_BY_RESULT_WINDOW, increase_by("venue, result", "arb_order_results_total", w)),
         (RESULTS_WINDOW, f"sum by (venue) ({RESULTS_BY_RESULT_WINDOW})"),
         (

@@ -31,6 +31,7 @@ EXECUTION_METRICS: tuple[str, ...] = (
     "arb_order_results_total",
     "arb_stake_requested_usd_total",
     "arb_stake_filled_usd_total",
+    "arb_stake_resolved_usd_total",
     "arb_accept_time_seconds",
     "arb_quote_to_fill_seconds",
     "arb_quote_to_fill_slippage_bps",
@@ -62,6 +63,7 @@ class Lane:
         "phase",
         "quote_to_fill",
         "requested",
+        "resolved",
         "results",
         "slippage",
         "submitted",
@@ -74,6 +76,7 @@ class Lane:
         self.submitted = metrics["arb_orders_submitted_total"].labels(venue)
         self.requested = metrics["arb_stake_requested_usd_total"].labels(venue)
         self.filled = metrics["arb_stake_filled_usd_total"].labels(venue)
+        self.resolved = metrics["arb_stake_resolved_usd_total"].labels(venue)
         self.results = {
             r: metrics["arb_order_results_total"].labels(venue, r) for r in ORDER_RESULTS
         }

@@ -131,6 +131,7 @@ class Leg:
                 raise ValueError(f"accepted_at {at} is before the leg was submitted")
             self.outcome = result
             counter.inc()
+            lane.resolved.inc(self.stake_usd)
             lane.filled.inc(filled)
             lane.accept.observe(accept_s)
             quoted_at = self.quoted_at
@@ -143,6 +144,7 @@ class Leg:
         else:
             self.outcome = result
             counter.inc()
+            lane.resolved.inc(self.stake_usd)
         guard = lane.guard
         if guard is not None:
             guard.add_result(now, self.stake_usd, filled, accept_s)

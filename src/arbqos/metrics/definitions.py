@@ -46,6 +46,13 @@ METRICS: dict[str, MetricSpec] = {
         _spec("arb_stake_requested_usd_total", "counter", "Stake asked for, USD.", "venue"),
         _spec("arb_stake_filled_usd_total", "counter", "Stake accepted, USD.", "venue"),
         _spec(
+            "arb_stake_resolved_usd_total",
+            "counter",
+            "Stake asked for by legs that reached a terminal result, USD: the fill ratio's "
+            "denominator, so legs still in flight never count as unfilled.",
+            "venue",
+        ),
+        _spec(
             "arb_accept_time_seconds",
             "histogram",
             "Time from submitting a leg to the venue accepting it.",
