@@ -6,14 +6,19 @@ events. The baseline makes the same eight prometheus_client calls on pre-bound c
 the same values. The guard runs with a 1 s window so eviction works in steady state; its
 notifier points at a closed loopback port and is never triggered (no breach).
 
-Batches of each variant are interleaved and timed with the thread's CPU clock, so other
-processes on the machine disturb the figures little; the medians are reported.
+Batches of each variant are interleaved in a freshly shuffled order every round (a fixed
+order lets one variant inherit the caches another left behind, always the same way) and
+timed with the thread's CPU clock, so other processes on the machine disturb the figures
+little. The medians are reported; the median of the per-round ratios (tracked / baseline of
+the same round, so that slow drifts of the shared machine cancel out) is printed beside
+them as a check.
 
 Prints: RESULT instrumentation us_per_order=<x> baseline_us=<y> ratio=<x/y> guard_us_per_event=<z>
 """
 
 from __future__ import annotations
 
+import random
 import statistics
 import time
 from collections.abc import Callable
@@ -26,8 +31,9 @@ from arbqos.guard import PauseNotifier, QosGuard
 from arbqos.instrument import ExecutionMetrics, ExecutionTracker
 from arbqos.process import free_port
 
-ORDERS = 5_000
-REPEATS = 31
+ORDERS = 2_000
+REPEATS = 75
+SEED = 20261126
 STAKE = 50.0
 QUOTED = 0.52
 FILLED_PROB = 0.5212  # +12 bps
@@ -110,9 +116,12 @@ def main() -> None:
     for run in variants.values():  # warm up, fill the guard windows
         run(ORDERS)
     samples: dict[str, list[float]] = {name: [] for name in variants}
+    order = list(variants)
+    shuffle = random.Random(SEED).shuffle
     for _ in range(REPEATS):
-        for name, run in variants.items():
-            samples[name].append(timed_us(run, ORDERS))
+        shuffle(order)
+        for name in order:
+            samples[name].append(timed_us(variants[name], ORDERS))
     notifier.close(drain_timeout_s=0)
     if guard.requests_sent:
         raise SystemExit("the guard tripped during the benchmark; the figures are not comparable")
@@ -126,6 +135,12 @@ def main() -> None:
         )
     no_guard_us = statistics.median(samples["no_guard"])
     print(f"without the guard: ratio={no_guard_us / baseline:.3f}")
+    paired = [t / b for t, b in zip(samples["tracked"], samples["baseline"], strict=True)]
+    quartiles = statistics.quantiles(paired, n=4)
+    print(
+        f"per-round ratio: median {statistics.median(paired):.3f} "
+        f"(quartiles {quartiles[0]:.3f} / {quartiles[2]:.3f})"
+    )
     print(
         f"RESULT instrumentation us_per_order={us_per_order:.2f} baseline_us={baseline:.2f} "
         f"ratio={us_per_order / baseline:.3f} guard_us_per_event={guard_us:.2f}"

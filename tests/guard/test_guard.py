@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import sys
+import threading
+
 import pytest
 from prometheus_client import CollectorRegistry
 
@@ -110,3 +113,51 @@ def test_tracker_drives_the_guard(registry: CollectorRegistry, fake_clock: FakeC
     assert (stats.submitted, stats.results, stats.accepts, stats.slow_accepts) == (20, 20, 20, 20)
     assert stats.p95_accept_s == pytest.approx(3.0)
     assert stats.fill_ratio == 1.0
+
+
+def test_threads_sharing_a_guard_keep_its_window_consistent() -> None:
+    guard = QosGuard(
+        ExecConfig(qos_window_s=1, min_orders_in_window=1, p95_accept_time_ms_max=1000),
+        Recorder(),
+    )
+
+    def trade(offset: float) -> None:
+        for k in range(3000):
+            t = 1000.0 + offset + k * 1e-3  # 1 s window: events keep leaving it
+            guard.on_submit("sx", t)
+            guard.on_result("sx", t, 2.0, 2.0 if k % 4 else 0.5, 1.5 if k % 10 == 0 else 0.1)
+
+    switch = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # switch threads as often as possible
+    try:
+        threads = [threading.Thread(target=trade, args=(i * 1e-4,)) for i in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        sys.setswitchinterval(switch)
+    window = guard.bind("sx")
+    results = window.results  # the parallel deques still line up (zip is strict)
+    assert 1000 <= len(results) <= 12_000  # how many are left depends on the interleaving
+    assert window.requested == sum(r[1] for r in results)
+    assert window.filled == sum(r[2] for r in results)
+    assert window.excess == sum(19 if r[3] > 1.0 else -1 for r in results if r[3] is not None)
+    stats = guard.stats("sx")
+    assert (stats.results, stats.accepts) == (len(results), len(results))
+    assert stats.slow_accepts == sum(r[3] is not None and r[3] > 1.0 for r in results)
+
+
+def test_an_event_waits_while_another_thread_holds_the_mutex() -> None:
+    guard = QosGuard(CFG, Recorder())
+    window = guard.bind("sx")
+    window.lock.get()  # as another event in progress would
+    thread = threading.Thread(target=guard.on_submit, args=("sx", 1.0))
+    try:
+        thread.start()
+        thread.join(timeout=0.2)
+        assert thread.is_alive() and len(window.submits) == 0
+    finally:
+        window.lock.put(True)
+    thread.join(timeout=5)
+    assert not thread.is_alive() and list(window.submits) == [1.0]

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Protocol
 
 from arbqos.config.schema import ExecConfig
-from arbqos.guard.window import DEFAULT_MAX_EVENTS, MICRO, QosWindow
+from arbqos.guard.window import DEFAULT_MAX_EVENTS, MICRO, QosWindow, new_mutex
 from arbqos.metrics.definitions import VENUES
 
 logger = logging.getLogger(__name__)
@@ -87,7 +86,7 @@ class QosGuard:
         self._threshold_ms = exec_config.p95_accept_time_ms_max
         self._fill_min = exec_config.fill_ratio_min
         self._min_orders = exec_config.min_orders_in_window
-        self._lock = threading.Lock()
+        self._lock = new_mutex()
         self._windows = {
             v: QosWindow(
                 self._window_s,
@@ -130,20 +129,28 @@ class QosGuard:
     def evaluate(self, venue: str, now: float) -> WindowStats:
         """Evict to `now`, apply the rules (may request a pause) and return the statistics."""
         w = self.bind(venue)
-        with self._lock:
+        lock = self._lock
+        lock.get()
+        try:
             w.evict(now)
             if w.changed():
                 self._transition(w)
             return self._stats(w)
+        finally:
+            lock.put(True)
 
     def stats(self, venue: str) -> WindowStats:
         """Return the statistics as of the venue's last event (or `evaluate`), changing nothing."""
         w = self.bind(venue)
-        with self._lock:
+        lock = self._lock
+        lock.get()
+        try:
             return self._stats(w)
+        finally:
+            lock.put(True)
 
     def _transition(self, w: QosWindow) -> None:
-        """Send or re-arm after a rule's outcome changed (called under the lock)."""
+        """Send or re-arm after a rule's outcome changed (called holding the mutex)."""
         venue = w.venue
         fill_low, p95_high = w.breaches()
         if fill_low != w.fill_active:
