@@ -1,10 +1,12 @@
 """Cost of one order lifecycle through ExecutionTracker + QosGuard vs the bare client calls.
 
-A lifecycle is `submit()` + `Leg.result("filled")`: submitted, requested and filled stake,
-result counter, accept time, quote-to-fill time, slippage and stake fraction, plus two guard
-events. The baseline makes the same eight prometheus_client calls on pre-bound children with
-the same values. The guard runs with a 1 s window so eviction works in steady state; its
-notifier points at a closed loopback port and is never triggered (no breach).
+A lifecycle is `submit()` + `Leg.result("filled")`: submitted, requested, resolved and
+filled stake, result counter, accept time, quote-to-fill time, slippage and stake fraction,
+plus two guard events. The baseline makes the same nine prometheus_client calls on pre-bound
+children with the same values; before timing, the bench checks that one lifecycle through
+each changes exactly the same series, so a metric added to the tracker cannot go unnoticed.
+The guard runs with a 1 s window so eviction works in steady state; its notifier points at a
+closed loopback port and is never triggered (no breach).
 
 Batches of each variant are interleaved in a freshly shuffled order every round (a fixed
 order lets one variant inherit the caches another left behind, always the same way) and
@@ -42,10 +44,11 @@ QUOTE_AGE_S = 0.5
 
 
 def bare(registry: CollectorRegistry, config: ArbqosConfig) -> Callable[[int], None]:
-    """The eight prometheus_client calls a lifecycle makes, on pre-bound children."""
+    """The nine prometheus_client calls a lifecycle makes, on pre-bound children."""
     lane = ExecutionMetrics(registry, config).lanes["sx"]["live"]
     submitted, requested, fraction = lane.submitted, lane.requested, lane.fraction
-    filled_result, filled, accept = lane.results["filled"], lane.filled, lane.accept
+    filled_result, resolved = lane.results["filled"], lane.resolved
+    filled, accept = lane.filled, lane.accept
     q2f, slippage = lane.quote_to_fill, lane.slippage
     frac = STAKE / 2_000.0
     slip = (FILLED_PROB - QUOTED) * 10_000.0
@@ -56,6 +59,7 @@ def bare(registry: CollectorRegistry, config: ArbqosConfig) -> Callable[[int], N
             requested.inc(STAKE)
             fraction.observe(frac)
             filled_result.inc()
+            resolved.inc(STAKE)
             filled.inc(STAKE)
             accept.observe(ACCEPT_S)
             q2f.observe(ACCEPT_S + QUOTE_AGE_S)
@@ -91,6 +95,35 @@ def guard_only(guard: QosGuard) -> Callable[[int], None]:
     return run
 
 
+def changed_series(registry: CollectorRegistry, run: Callable[[int], None]) -> set[str]:
+    """The series (name and labels) whose value one lifecycle of `run` changes."""
+
+    def values() -> dict[str, float]:
+        return {
+            f"{s.name}{sorted(s.labels.items())}": s.value
+            for metric in registry.collect()
+            for s in metric.samples
+        }
+
+    before = values()
+    run(1)
+    return {key for key, value in values().items() if before.get(key) != value}
+
+
+def check_same_calls(config: ArbqosConfig) -> None:
+    """Exit unless the baseline touches exactly the series the tracker touches."""
+    baseline_registry, tracker_registry = CollectorRegistry(), CollectorRegistry()
+    baseline = changed_series(baseline_registry, bare(baseline_registry, config))
+    tracker = ExecutionTracker(tracker_registry, config, bank=2_000.0)
+    through_tracker = changed_series(tracker_registry, tracked(tracker))
+    if baseline != through_tracker:
+        raise SystemExit(
+            "the baseline no longer makes the calls the tracker makes; update bare(): "
+            f"only tracker {sorted(through_tracker - baseline)}, "
+            f"only baseline {sorted(baseline - through_tracker)}"
+        )
+
+
 def timed_us(run: Callable[[int], None], n: int) -> float:
     """CPU microseconds (this thread) per iteration of one timed batch."""
     started = time.thread_time()
@@ -101,6 +134,7 @@ def timed_us(run: Callable[[int], None], n: int) -> float:
 def main() -> None:
     """Interleave the variants, take medians, print the RESULT line."""
     config = ArbqosConfig(exec=ExecConfig(qos_window_s=1))
+    check_same_calls(config)
     no_guard = ExecutionTracker(CollectorRegistry(), config, bank=2_000.0)
     notifier = PauseNotifier(f"http://127.0.0.1:{free_port()}", token="bench")
     guard = QosGuard(config.exec, notifier)
