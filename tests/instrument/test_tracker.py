@@ -213,3 +213,12 @@ def test_legs_in_flight_are_requested_but_not_resolved(
     assert value(registry, "arb_stake_requested_usd_total", venue="sx") == 100.0
     assert value(registry, "arb_stake_resolved_usd_total", venue="sx") == 40.0
     assert value(registry, "arb_stake_filled_usd_total", venue="sx") == 0.0
+
+
+def test_impossible_results_are_refused(tracker: ExecutionTracker) -> None:
+    leg = tracker.submit("sx", "live", 10.0)
+    with pytest.raises(ValueError, match="exceeds the leg's stake"):
+        tracker.record_result(leg, "partial", filled_usd=12.0)
+    with pytest.raises(ValueError, match="NaN"):
+        tracker.record_result(leg, "filled", accepted_at=float("nan"))
+    assert leg.outcome is None

@@ -122,13 +122,18 @@ class Leg:
             filled = self.stake_usd
         else:
             filled = _filled_usd(result, filled_usd)
+            if filled > self.stake_usd * (1 + 1e-9):
+                raise ValueError(
+                    f"filled_usd {filled} exceeds the leg's stake {self.stake_usd}; a venue "
+                    "cannot accept more than was asked"
+                )
         now = lane.mono()
         accept_s: float | None = None
         if filled > 0:
             at = now if accepted_at is None else accepted_at
             accept_s = at - self.submitted_at
-            if accept_s < 0:
-                raise ValueError(f"accepted_at {at} is before the leg was submitted")
+            if not accept_s >= 0:  # also refuses NaN
+                raise ValueError(f"accepted_at {at} is before the leg was submitted (or NaN)")
             self.outcome = result
             counter.inc()
             lane.resolved.inc(self.stake_usd)
