@@ -15,7 +15,7 @@ from arbqos.clock import Clock, SystemClock
 from arbqos.config.loader import LoadedConfig, load_config
 from arbqos.config.schema import ArbqosConfig
 from arbqos.errors import ConfigError
-from arbqos.metrics.registry import create_metric
+from arbqos.metrics.registry import gauge
 
 logger = logging.getLogger(__name__)
 
@@ -61,11 +61,9 @@ class ConfigManager:
         self._reload_ok: Gauge | None = None
         self._reload_ts: Gauge | None = None
         if registry is not None:
-            self._info = create_metric(registry, "arb_config_info")  # type: ignore[assignment]
-            self._reload_ok = create_metric(registry, "arb_config_last_reload_successful")  # type: ignore[assignment]
-            self._reload_ts = create_metric(  # type: ignore[assignment]
-                registry, "arb_config_last_reload_success_timestamp_seconds"
-            )
+            self._info = gauge(registry, "arb_config_info")
+            self._reload_ok = gauge(registry, "arb_config_last_reload_successful")
+            self._reload_ts = gauge(registry, "arb_config_last_reload_success_timestamp_seconds")
             self._export(previous=None)
 
     @classmethod

@@ -14,7 +14,7 @@ from prometheus_client import CollectorRegistry, Gauge, Histogram
 
 from arbqos.clock import Clock
 from arbqos.metrics.definitions import PROBE_DURATION_BUCKETS_S
-from arbqos.metrics.registry import create_metric
+from arbqos.metrics.registry import gauge, histogram
 from arbqos.registry.model import ChainHealth
 
 logger = logging.getLogger(__name__)
@@ -145,9 +145,9 @@ class ProbeRunner:
         self._success: Gauge | None = None
         self._duration: Histogram | None = None
         if registry is not None:
-            self._success = create_metric(registry, "arb_probe_success")  # type: ignore[assignment]
-            self._duration = create_metric(  # type: ignore[assignment]
-                registry, "arb_probe_duration_seconds", buckets=PROBE_DURATION_BUCKETS_S
+            self._success = gauge(registry, "arb_probe_success")
+            self._duration = histogram(
+                registry, "arb_probe_duration_seconds", PROBE_DURATION_BUCKETS_S
             )
 
     def prepare(self, targets: list[Target]) -> None:

@@ -9,12 +9,12 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import CollectorRegistry
 
 from arbqos.clock import Clock, format_ts
 from arbqos.eventlog import EventLog
 from arbqos.metrics.definitions import HEARTBEAT_RESULTS, TICK_LATENESS_BUCKETS_S
-from arbqos.metrics.registry import create_metric
+from arbqos.metrics.registry import counter, gauge, histogram
 from arbqos.probes.base import ProbeResult, ProbeRunner, Target, failed_result
 from arbqos.probes.report import Reporter
 from arbqos.probes.schedule import TickSchedule
@@ -44,11 +44,11 @@ class _TickMetrics:
     """The heartbeat's own series: last tick time, lateness, ticks by result."""
 
     def __init__(self, registry: CollectorRegistry) -> None:
-        self.last_tick: Gauge = create_metric(registry, "arb_heartbeat_last_tick_timestamp_seconds")  # type: ignore[assignment]
-        self.lateness: Histogram = create_metric(  # type: ignore[assignment]
-            registry, "arb_heartbeat_tick_lateness_seconds", buckets=TICK_LATENESS_BUCKETS_S
+        self.last_tick = gauge(registry, "arb_heartbeat_last_tick_timestamp_seconds")
+        self.lateness = histogram(
+            registry, "arb_heartbeat_tick_lateness_seconds", TICK_LATENESS_BUCKETS_S
         )
-        self.ticks: Counter = create_metric(registry, "arb_heartbeat_ticks_total")  # type: ignore[assignment]
+        self.ticks = counter(registry, "arb_heartbeat_ticks_total")
         for result in HEARTBEAT_RESULTS:
             self.ticks.labels(result)
 

@@ -13,7 +13,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge
 
 from arbqos.clock import Clock, format_ts
 from arbqos.errors import ArbqosError
-from arbqos.metrics.registry import create_metric
+from arbqos.metrics.registry import counter, gauge
 from arbqos.services.state import (
     HEARTBEAT_STALE,
     PAUSE_ALERTS,
@@ -187,8 +187,8 @@ class PauseControl:
         self.clock = clock
         self.auto_resume = auto_resume
         self.auto_resume_grace_s = auto_resume_grace_s
-        self._paused_gauge: Gauge = create_metric(registry, "arb_orchestrator_paused")  # type: ignore[assignment]
-        self._pauses: Counter = create_metric(registry, "arb_orchestrator_pauses_total")  # type: ignore[assignment]
+        self._paused_gauge: Gauge = gauge(registry, "arb_orchestrator_paused")
+        self._pauses: Counter = counter(registry, "arb_orchestrator_pauses_total")
         self._labels = ReasonLabels()
         for source, name in _PREINIT:
             self._pauses.labels(source, name)
