@@ -121,6 +121,48 @@ def test_required_panels_are_present() -> None:
         assert part in titles
 
 
+def mapped_states(p: dict[str, Any]) -> dict[str, tuple[str, str]]:
+    """Value -> (text, colour) from the panel's value mappings."""
+    (mapping,) = p["fieldConfig"]["defaults"]["mappings"]
+    assert mapping["type"] == "value"
+    return {key: (r["text"], r["color"]) for key, r in mapping["options"].items()}
+
+
+@pytest.mark.parametrize(
+    ("title", "pid", "grid", "legends", "states"),
+    [
+        (
+            "RPC and sequencer up by chain",
+            18,
+            {"x": 8, "y": 46, "w": 8, "h": 8},
+            ["rpc {{chain}}", "sequencer {{chain}}"],
+            {"1": ("up", "green"), "0": ("down", "red")},
+        ),
+        (
+            "Heartbeat probe success by target",
+            21,
+            {"x": 12, "y": 54, "w": 12, "h": 8},
+            ["{{target}}"],
+            {"1": ("ok", "green"), "0": ("failed", "red")},
+        ),
+    ],
+)
+def test_up_down_panels_are_state_timelines_with_one_row_per_series(
+    title: str,
+    pid: int,
+    grid: dict[str, int],
+    legends: list[str],
+    states: dict[str, tuple[str, str]],
+) -> None:
+    p = panel(build_dashboard(ArbqosConfig()), title)
+    assert p["type"] == "state-timeline"
+    assert (p["id"], p["gridPos"]) == (pid, grid)
+    assert [t["legendFormat"] for t in p["targets"]] == legends
+    assert all(t["range"] and not t["instant"] for t in p["targets"])
+    assert mapped_states(p) == states
+    assert threshold_steps(p) == [None, 1]  # unmapped values below 1 are red too
+
+
 def test_thresholds_come_from_the_config() -> None:
     cfg = ArbqosConfig(
         exec=ExecConfig(fill_ratio_min=0.7, p95_accept_time_ms_max=2500),

@@ -24,6 +24,7 @@ from arbqos.generators.panels import (
     name_stat_panel,
     table_panel,
     timeseries_panel,
+    up_down_timeline_panel,
 )
 from arbqos.generators.promql import bucket, count, counter, duration, increase_by, number
 
@@ -256,21 +257,18 @@ def _infra_panels(cfg: ArbqosConfig) -> list[Any]:
             [Query("max by (chain) (arb_gas_price_gwei)", "{{chain}}")],
             description="Latest gas price read by the heartbeat.",
         ),
-        timeseries_panel(
+        up_down_timeline_panel(
             18,
             "RPC and sequencer up by chain",
             Pos(8, 46, 8, 8),
-            "short",
             [
                 Query("min by (chain) (arb_rpc_up)", "rpc {{chain}}"),
                 Query("min by (chain) (arb_sequencer_up)", "sequencer {{chain}}"),
             ],
             description=(
-                "1 up, 0 down (the lowest value any exporter reports). ArbRpcDown (sx_rollup) "
-                "and ArbSequencerDown (arbitrum) pause trading."
+                "One row per chain and check: up or down (the lowest value any exporter "
+                "reports). ArbRpcDown (sx_rollup) and ArbSequencerDown (arbitrum) pause trading."
             ),
-            bounds=(0, 1),
-            step=True,
         ),
         timeseries_panel(
             19,
@@ -300,15 +298,13 @@ def _infra_panels(cfg: ArbqosConfig) -> list[Any]:
             threshold=Threshold(hb_limit),
             bounds=(0, None),
         ),
-        timeseries_panel(
+        up_down_timeline_panel(
             21,
             "Heartbeat probe success by target",
             Pos(12, 54, 12, 8),
-            "short",
             [Query("min by (target) (arb_probe_success)", "{{target}}")],
-            description="1 when the last probe of the target succeeded.",
-            bounds=(0, 1),
-            step=True,
+            description="One row per target: ok when the last probe of the target succeeded.",
+            states=("ok", "failed"),
         ),
     ]
 

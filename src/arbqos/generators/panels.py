@@ -8,7 +8,7 @@ from typing import TypeVar
 
 from grafana_foundation_sdk.builders import common as common_builders
 from grafana_foundation_sdk.builders import dashboard as dashboard_builders
-from grafana_foundation_sdk.builders import prometheus, stat, table, timeseries
+from grafana_foundation_sdk.builders import prometheus, stat, statetimeline, table, timeseries
 from grafana_foundation_sdk.cog.builder import Builder
 from grafana_foundation_sdk.cog.variants import Dataquery
 from grafana_foundation_sdk.models import common
@@ -78,7 +78,7 @@ def _targets(queries: Sequence[Query]) -> list[Builder[Dataquery]]:
     return targets
 
 
-PanelT = TypeVar("PanelT", timeseries.Panel, stat.Panel, table.Panel)
+PanelT = TypeVar("PanelT", timeseries.Panel, stat.Panel, table.Panel, statetimeline.Panel)
 
 
 def _base(
@@ -144,6 +144,45 @@ def timeseries_panel(
             ],
         )
     return panel
+
+
+def up_down_timeline_panel(
+    pid: int,
+    title: str,
+    pos: Pos,
+    queries: Sequence[Query],
+    *,
+    description: str,
+    states: tuple[str, str] = ("up", "down"),
+) -> statetimeline.Panel:
+    """A state timeline of 0/1 series, one row each: 1 is green `states[0]`, 0 red `states[1]`."""
+    good, bad = states
+    mapping = models.ValueMap(
+        options={
+            "1": models.ValueMappingResult(text=good, color="green", index=0),
+            "0": models.ValueMappingResult(text=bad, color="red", index=1),
+        }
+    )
+    return (
+        _base(statetimeline.Panel(), pid, title, pos, queries, description)
+        .mappings([mapping])
+        .thresholds(Threshold(1, bad_below=True).config())
+        .color_scheme(dashboard_builders.FieldColor().mode(models.FieldColorModeId.THRESHOLDS))
+        .min(0)
+        .max(1)
+        .show_value(common.VisibilityMode.AUTO)
+        .merge_values(True)
+        .row_height(0.9)
+        .fill_opacity(80)
+        .line_width(0)
+        .legend(
+            common_builders.VizLegendOptions()
+            .display_mode(common.LegendDisplayMode.LIST)
+            .placement(common.LegendPlacement.BOTTOM)
+            .show_legend(True)
+        )
+        .tooltip(common_builders.VizTooltipOptions().mode(common.TooltipDisplayMode.MULTI))
+    )
 
 
 def name_stat_panel(
