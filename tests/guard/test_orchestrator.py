@@ -11,6 +11,7 @@ import httpx
 import pytest
 from prometheus_client import CollectorRegistry
 
+from arbqos.clock import parse_ts
 from arbqos.config.schema import ArbqosConfig, ExecConfig
 from arbqos.guard import ACCEPT_P95_HIGH, PauseNotifier, QosGuard
 from arbqos.instrument import ExecutionTracker
@@ -40,7 +41,7 @@ def test_slow_accepts_pause_the_orchestrator(orchestrator: str) -> None:
         tracker = ExecutionTracker(CollectorRegistry(), config, guard=guard)
         legs = [tracker.submit("azuro", "live", 10.0, 0.5) for _ in range(5)]
         time.sleep(0.06)  # every accept takes more than the 50 ms threshold
-        breach_at = time.monotonic()
+        breach_at, breach_wall = time.monotonic(), time.time()
         legs[0].result("filled")
         with httpx.Client(base_url=orchestrator, timeout=5) as http:
             deadline = time.monotonic() + 5
@@ -56,7 +57,9 @@ def test_slow_accepts_pause_the_orchestrator(orchestrator: str) -> None:
     (reason,) = guard_reasons(status)
     assert reason["name"] == ACCEPT_P95_HIGH
     assert reason["detail"].startswith("venue=azuro p95_accept_time_ms=")
-    assert paused_after < 0.5, f"paused {paused_after:.3f} s after the breach"
+    assert paused_after < 0.5, f"status showed the pause {paused_after:.3f} s after the breach"
+    recorded_after = parse_ts(reason["since"]).timestamp() - breach_wall
+    assert recorded_after < 0.100, f"orchestrator paused {recorded_after:.3f} s after the breach"
     assert notifier.attempts == 1 and notifier.acknowledged == 1
     requests = [e for e in journal if e["kind"] == "request" and e["source"] == "guard"]
     assert [(e["reason"], e["who"]) for e in requests] == [(ACCEPT_P95_HIGH, "pause")]
