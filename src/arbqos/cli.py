@@ -8,7 +8,7 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import click
 
@@ -49,17 +49,26 @@ def _load(config_dir: Path, overrides: tuple[str, ...]) -> LoadedConfig:
         sys.exit(EXIT_BAD_INPUT)
 
 
-def _manager(
-    config_dir: Path, overrides: tuple[str, ...], service: str, registry: Any
-) -> ConfigManager:
-    """Build a ConfigManager for a service or exit 2 with every error."""
+def _run_service(
+    service: str,
+    target: str,
+    config_dir: Path,
+    overrides: tuple[str, ...],
+    **kwargs: Any,
+) -> NoReturn:
+    """Configure logging, load the config (exit 2 on errors), run `target`, exit with its code."""
+    from prometheus_client import CollectorRegistry
+
+    configure_logging()
+    registry = CollectorRegistry()
     try:
-        return ConfigManager.load(
+        manager = ConfigManager.load(
             config_dir, env=os.environ, overrides=overrides, service=service, registry=registry
         )
     except ConfigError as err:
         click.echo(str(err), err=True)
         sys.exit(EXIT_BAD_INPUT)
+    sys.exit(_entry(target)(manager, registry=registry, env=os.environ, **kwargs))
 
 
 def _entry(target: str) -> Callable[..., int]:
@@ -143,14 +152,14 @@ def orchestrator_cmd(
     state_dir: Path | None,
 ) -> None:
     """Run the control service: pause state, control API, webhook, registry host."""
-    configure_logging()
-    from prometheus_client import CollectorRegistry
-
-    registry = CollectorRegistry()
-    manager = _manager(config_dir, overrides, "orchestrator", registry)
-    run = _entry("arbqos.services.server:run_orchestrator")
-    sys.exit(
-        run(manager, registry=registry, host=host, port=port, state_dir=state_dir, env=os.environ)
+    _run_service(
+        "orchestrator",
+        "arbqos.services.server:run_orchestrator",
+        config_dir,
+        overrides,
+        host=host,
+        port=port,
+        state_dir=state_dir,
     )
 
 
@@ -159,13 +168,9 @@ def orchestrator_cmd(
 @click.option("--once", is_flag=True, help="Run one tick and exit (exit 1 when a target failed).")
 def heartbeat_cmd(config_dir: Path, overrides: tuple[str, ...], once: bool) -> None:
     """Run the heartbeat prober (every 30 s by default)."""
-    configure_logging()
-    from prometheus_client import CollectorRegistry
-
-    registry = CollectorRegistry()
-    manager = _manager(config_dir, overrides, "heartbeat", registry)
-    run = _entry("arbqos.probes.heartbeat_main:run_heartbeat")
-    sys.exit(run(manager, registry=registry, once=once, env=os.environ))
+    _run_service(
+        "heartbeat", "arbqos.probes.heartbeat_main:run_heartbeat", config_dir, overrides, once=once
+    )
 
 
 @main.command("balance-watcher")
@@ -173,13 +178,13 @@ def heartbeat_cmd(config_dir: Path, overrides: tuple[str, ...], once: bool) -> N
 @click.option("--once", is_flag=True, help="Run one poll and exit.")
 def balance_watcher_cmd(config_dir: Path, overrides: tuple[str, ...], once: bool) -> None:
     """Run the wallet balance watcher (read-only, never moves funds)."""
-    configure_logging()
-    from prometheus_client import CollectorRegistry
-
-    registry = CollectorRegistry()
-    manager = _manager(config_dir, overrides, "balance_watcher", registry)
-    run = _entry("arbqos.probes.balance_main:run_balance_watcher")
-    sys.exit(run(manager, registry=registry, once=once, env=os.environ))
+    _run_service(
+        "balance_watcher",
+        "arbqos.probes.balance_main:run_balance_watcher",
+        config_dir,
+        overrides,
+        once=once,
+    )
 
 
 @main.command("heartbeat-audit")
