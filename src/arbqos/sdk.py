@@ -70,6 +70,10 @@ class OrchestratorStatus:
         return cls(state, reasons, str(data["since"]), str(data.get("config_hash", "")))
 
 
+_STATUS_FAILURES = (httpx.HTTPError, OrchestratorError, KeyError, TypeError, ValueError)
+"""What makes `trading_allowed` fall back to `not fail_closed`: no answer or a malformed one."""
+
+
 class _ClientCore:
     """What both clients share: settings, the answer cache, headers and answer parsing."""
 
@@ -80,7 +84,7 @@ class _ClientCore:
         timeout_s: float,
         cache_s: float,
         fail_closed: bool,
-        clock: Clock | None,
+        clock: Clock | None = None,
     ) -> None:
         if not base_url.startswith(("http://", "https://")):
             raise ValueError(f"base_url {base_url!r}: expected http://host:port")
@@ -91,6 +95,18 @@ class _ClientCore:
         self.fail_closed = fail_closed
         self._clock = clock or SystemClock()
         self._cached: tuple[float, bool] | None = None
+
+    @classmethod
+    def from_config(cls, config: ArbqosConfig, token: str | None = None) -> Self:
+        """Build from `endpoints.orchestrator_url` and `orchestrator.client_*` settings."""
+        orch = config.orchestrator
+        return cls(
+            base_url=config.endpoints.orchestrator_url,
+            token=token,
+            timeout_s=orch.client_timeout_s,
+            cache_s=orch.client_cache_s,
+            fail_closed=orch.client_fail_closed,
+        )
 
     def _auth(self) -> dict[str, str]:
         if self._token is None:
@@ -136,16 +152,6 @@ def _parse(response: httpx.Response) -> Any:
     return body
 
 
-def _settings(config: ArbqosConfig) -> dict[str, Any]:
-    orch = config.orchestrator
-    return {
-        "base_url": config.endpoints.orchestrator_url,
-        "timeout_s": orch.client_timeout_s,
-        "cache_s": orch.client_cache_s,
-        "fail_closed": orch.client_fail_closed,
-    }
-
-
 class OrchestratorClient(_ClientCore):
     """Blocking client, for code that asks before every order.
 
@@ -168,11 +174,6 @@ class OrchestratorClient(_ClientCore):
         super().__init__(base_url, token, timeout_s, cache_s, fail_closed, clock)
         self._http = http or httpx.Client(timeout=timeout_s)
 
-    @classmethod
-    def from_config(cls, config: ArbqosConfig, token: str | None = None) -> OrchestratorClient:
-        """Build from `endpoints.orchestrator_url` and `orchestrator.client_*` settings."""
-        return cls(token=token, **_settings(config))
-
     def status(self) -> OrchestratorStatus:
         """Return the current state and reasons; raises OrchestratorError or httpx.HTTPError."""
         return OrchestratorStatus.from_json(_parse(self._http.get(f"{self.base_url}/v1/status")))
@@ -184,7 +185,7 @@ class OrchestratorClient(_ClientCore):
             return cached
         try:
             return self._remember(not self.status().paused)
-        except (httpx.HTTPError, OrchestratorError, KeyError, TypeError, ValueError) as err:
+        except _STATUS_FAILURES as err:
             return self._unreachable(err)
 
     def pause(self, reason: str, detail: str = "", *, source: str = "manual") -> bool:
@@ -245,11 +246,6 @@ class AsyncOrchestratorClient(_ClientCore):
         super().__init__(base_url, token, timeout_s, cache_s, fail_closed, clock)
         self._http = http or httpx.AsyncClient(timeout=timeout_s)
 
-    @classmethod
-    def from_config(cls, config: ArbqosConfig, token: str | None = None) -> AsyncOrchestratorClient:
-        """Build from `endpoints.orchestrator_url` and `orchestrator.client_*` settings."""
-        return cls(token=token, **_settings(config))
-
     async def status(self) -> OrchestratorStatus:
         """Return the current state and reasons."""
         response = await self._http.get(f"{self.base_url}/v1/status")
@@ -262,35 +258,33 @@ class AsyncOrchestratorClient(_ClientCore):
             return cached
         try:
             return self._remember(not (await self.status()).paused)
-        except (httpx.HTTPError, OrchestratorError, KeyError, TypeError, ValueError) as err:
+        except _STATUS_FAILURES as err:
             return self._unreachable(err)
 
     async def pause(self, reason: str, detail: str = "", *, source: str = "manual") -> bool:
         """Pause trading; return True when this call changed anything."""
         body = {"reason": reason, "source": source, "detail": detail}
-        answer = _parse(await self._send("POST", "/v1/pause", body))
+        answer = _parse(await self._post("/v1/pause", body))
         self._cached = None
         return bool(answer["changed"])
 
     async def resume(self, *, force: bool = False, detail: str = "") -> bool:
         """Resume trading (admin token)."""
-        answer = _parse(await self._send("POST", "/v1/resume", {"force": force, "detail": detail}))
+        answer = _parse(await self._post("/v1/resume", {"force": force, "detail": detail}))
         self._cached = None
         return bool(answer["changed"])
 
     async def report_heartbeat(self, report: Mapping[str, Any]) -> dict[str, Any]:
         """Send one heartbeat report."""
-        answer: dict[str, Any] = _parse(await self._send("POST", "/v1/heartbeat", dict(report)))
+        answer: dict[str, Any] = _parse(await self._post("/v1/heartbeat", dict(report)))
         return answer
 
     async def aclose(self) -> None:
         """Close the HTTP client."""
         await self._http.aclose()
 
-    async def _send(self, method: str, path: str, body: dict[str, Any]) -> httpx.Response:
-        return await self._http.request(
-            method, f"{self.base_url}{path}", json=body, headers=self._auth()
-        )
+    async def _post(self, path: str, body: dict[str, Any]) -> httpx.Response:
+        return await self._http.post(f"{self.base_url}{path}", json=body, headers=self._auth())
 
     async def __aenter__(self) -> Self:
         return self

@@ -270,10 +270,9 @@ class PauseControl:
             return False
         if any(r.active for r in self.reasons):
             return False
-        quiet_since = max(
-            self._inactive_mono.get(k, self.clock.monotonic()) for k in self.reasons_by_key
-        )
-        quiet_s = self.clock.monotonic() - quiet_since
+        now = self.clock.monotonic()
+        quiet_since = max(self._inactive_mono.get(k, now) for k in self.reasons_by_key)
+        quiet_s = now - quiet_since
         if quiet_s < self.auto_resume_grace_s:
             return False
         with self.unit("auto_resume", SYSTEM) as unit:

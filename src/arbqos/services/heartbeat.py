@@ -72,7 +72,8 @@ class HeartbeatMonitor:
         if report.config_hash != self._config_hash and report.config_hash not in self._drift_logged:
             self._drift_logged.add(report.config_hash)
             logger.warning(
-                "heartbeat runs with another config hash",
+                "heartbeat reports a config hash other than the orchestrator's; "
+                "restart both with the same config",
                 extra={
                     "heartbeat_config_hash": report.config_hash,
                     "config_hash": self._config_hash,
@@ -149,7 +150,12 @@ class HeartbeatMonitor:
                 unit.suppressed.discard(key)
                 changed = unit.deactivate(key, f"healthy report (tick {report.tick})") or changed
             elif key in unit.suppressed:
-                logger.info("reason suppressed by a forced resume", extra={"reason": name})
+                logger.info(
+                    "heartbeat reports %s, ignored: a forced resume overrode it; a down report "
+                    "pauses again once a healthy one was seen",
+                    name,
+                    extra={"reason": name},
+                )
             else:
                 health = report.chains[chain]
                 detail = health.detail or f"{chain} reported down at tick {report.tick}"

@@ -207,7 +207,12 @@ def _scope_dependency(
             raise ApiError(401, "unauthorized", "send Authorization: Bearer <token>")
         scope = tokens.scope_of(credentials.credentials)
         if scope is None:
-            raise ApiError(401, "unauthorized", "unknown token")
+            raise ApiError(
+                401,
+                "unauthorized",
+                "unknown token: it matches neither the pause nor the admin token this "
+                "orchestrator was started with",
+            )
         if needed == "admin" and scope != "admin":
             raise ApiError(
                 403, "forbidden", "this call needs the admin token; the pause token cannot resume"
@@ -223,23 +228,20 @@ def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def api_error(_: Request, exc: ApiError) -> JSONResponse:
         headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
-        return JSONResponse(
-            {"error": exc.error, "message": exc.message, "errors": []},
-            status_code=exc.status,
-            headers=headers,
-        )
+        return error_response(exc.status, exc.error, exc.message, headers)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
+        raw = exc.errors()
         errors = [
             {
                 "field": ".".join(str(part) for part in err.get("loc", ())),
                 "message": str(err.get("msg", "")),
                 "type": str(err.get("type", "")),
             }
-            for err in exc.errors()
+            for err in raw
         ]
-        bad_json = [e for e in exc.errors() if e.get("type") == "json_invalid"]
+        bad_json = [e for e in raw if e.get("type") == "json_invalid"]
         if bad_json:
             ctx = bad_json[0].get("ctx") or {}
             position = bad_json[0].get("loc", ("body", "?"))[-1]
@@ -269,11 +271,7 @@ def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
         message = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
-        return JSONResponse(
-            {"error": f"http_{exc.status_code}", "message": message, "errors": []},
-            status_code=exc.status_code,
-            headers=exc.headers,
-        )
+        return error_response(exc.status_code, f"http_{exc.status_code}", message, exc.headers)
 
     @app.exception_handler(sqlite3.Error)
     async def storage_error(_: Request, exc: sqlite3.Error) -> JSONResponse:

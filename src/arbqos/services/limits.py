@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from email.message import Message as MimeMessage
 
 from starlette.responses import JSONResponse
@@ -10,9 +11,13 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 
 
-def error_response(status: int, error: str, message: str) -> JSONResponse:
+def error_response(
+    status: int, error: str, message: str, headers: Mapping[str, str] | None = None
+) -> JSONResponse:
     """Return the API's error body."""
-    return JSONResponse({"error": error, "message": message, "errors": []}, status_code=status)
+    return JSONResponse(
+        {"error": error, "message": message, "errors": []}, status_code=status, headers=headers
+    )
 
 
 class BodyLimit:

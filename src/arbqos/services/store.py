@@ -55,6 +55,22 @@ class AlertInstance:
 
 
 _INSTANCE_COLUMNS = "fingerprint, starts_at, status, reason, overridden, ends_at"
+_JOURNAL_COLUMNS = (
+    "id",
+    "ts",
+    "kind",
+    "action",
+    "who",
+    "client",
+    "source",
+    "reason",
+    "detail",
+    "state_before",
+    "state_after",
+    "changed",
+    "data",
+)
+"""The columns `journal()` reads, in the order of the keys of each row it returns."""
 
 
 @dataclass(frozen=True)
@@ -233,33 +249,15 @@ class StateStore:
 
     def journal(self, limit: int, kind: str | None = None) -> list[dict[str, Any]]:
         """Return the newest `limit` journal rows (optionally of one kind), newest first."""
-        query = (
-            "SELECT id, ts, kind, action, who, client, source, reason, detail, state_before, "
-            "state_after, changed, data FROM journal"
-        )
+        query = f"SELECT {', '.join(_JOURNAL_COLUMNS)} FROM journal"  # noqa: S608
         args: tuple[Any, ...] = (limit,)
         if kind is not None:
             query += " WHERE kind = ?"
             args = (kind, limit)
         rows = self._conn.execute(query + " ORDER BY id DESC LIMIT ?", args).fetchall()
-        keys = (
-            "id",
-            "ts",
-            "kind",
-            "action",
-            "who",
-            "client",
-            "source",
-            "reason",
-            "detail",
-            "state_before",
-            "state_after",
-            "changed",
-            "data",
-        )
         out = []
         for row in rows:
-            item = dict(zip(keys, row, strict=True))
+            item = dict(zip(_JOURNAL_COLUMNS, row, strict=True))
             item["changed"] = bool(item["changed"])
             item["data"] = json.loads(item["data"])
             out.append(item)
