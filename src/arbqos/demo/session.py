@@ -196,7 +196,10 @@ def supervise(
         leftovers = stack.stop()
         count = sum(len(p) for p in stack.children.pids_seen.values()) + len(stack.anvil_pids())
         if leftovers:
-            out.write(f"had to kill leftover processes {leftovers}\n")
+            out.write(
+                f"{len(leftovers)} of {count} processes did not stop when asked; "
+                f"killed PIDs {leftovers}\n"
+            )
         else:
             out.write(
                 f"stopped {count} processes in {time.monotonic() - begin:.1f} s; "

@@ -223,7 +223,7 @@ class DemoStack:
 
     def sim_url(self, venue: str) -> str:
         """Base URL of a venue simulator."""
-        return f"http://127.0.0.1:{self.ports.sim_sx if venue == 'sx' else self.ports.sim_azuro}"
+        return f"http://127.0.0.1:{self._sim_port(venue)}"
 
     def urls(self) -> list[tuple[str, str]]:
         """What to open, in display order."""
