@@ -82,7 +82,6 @@ class QosGuard:
     ) -> None:
         self._sink = sink
         self._window_s = float(exec_config.qos_window_s)
-        self._threshold_s = exec_config.p95_accept_time_ms_max / 1000
         self._threshold_ms = exec_config.p95_accept_time_ms_max
         self._fill_min = exec_config.fill_ratio_min
         self._min_orders = exec_config.min_orders_in_window
@@ -90,7 +89,7 @@ class QosGuard:
         self._windows = {
             v: QosWindow(
                 self._window_s,
-                self._threshold_s,
+                exec_config.p95_accept_time_ms_max / 1000,
                 venue=v,
                 min_orders=self._min_orders,
                 fill_ratio_min=self._fill_min,

@@ -230,6 +230,7 @@ class QosWindow:
             submits = self.submits
             while submits and submits[0] <= cutoff:
                 submits.popleft()
+            # same verdict check as in add_submit, kept inline: a shared method costs a call
             if self.fill_active or self.p95_active:  # a breach is armed: full comparison
                 if self.changed():
                     self.on_change(self)
