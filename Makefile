@@ -21,7 +21,7 @@ $(STAMP_PY): pyproject.toml constraints.txt
 	@if [ ! -x $(BIN)/python ]; then echo "setup: creating virtualenv $(VENV)"; $(PYTHON) -m venv $(VENV); fi
 	@echo "setup: installing arbqos and its dev tools into $(VENV) (pip, pinned by constraints.txt)"
 	@$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip 2>&1 | $(PIP_FILTER)
-	@$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev]' 2>&1 | $(PIP_FILTER)
+	@$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev,demo]' 2>&1 | $(PIP_FILTER)
 	@touch $@
 	@echo "setup: python packages ready"
 
@@ -48,6 +48,8 @@ lint: setup-python
 	@echo "check: ruff (lint and format)"
 	@$(BIN)/ruff check src tests bench
 	@$(BIN)/ruff format --check --quiet src tests bench
+	@echo "check: import-linter (product never imports the harness; layers; no cycles)"
+	@$(BIN)/lint-imports --no-cache >/dev/null || $(BIN)/lint-imports --no-cache
 
 typecheck: setup-python
 	@echo "check: mypy src/"

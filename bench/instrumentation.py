@@ -31,7 +31,7 @@ from arbqos.clock import SystemClock
 from arbqos.config.schema import ArbqosConfig, ExecConfig
 from arbqos.guard import PauseNotifier, QosGuard
 from arbqos.instrument import ExecutionMetrics, ExecutionTracker
-from arbqos.process import free_port
+from arbqos_harness.process import free_port
 
 ORDERS = 2_000
 REPEATS = 75

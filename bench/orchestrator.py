@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from arbqos.process import ManagedProcess, free_port, wait_for_http
+from arbqos_harness.process import ManagedProcess, free_port, wait_for_http
 
 ROOT = Path(__file__).resolve().parents[1]
 ADMIN_TOKEN = os.urandom(24).hex()

@@ -11,7 +11,7 @@ import yaml
 from prometheus_client import CollectorRegistry
 
 from arbqos.clock import FakeClock
-from arbqos.process import free_port
+from arbqos_harness.process import free_port
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = REPO_ROOT / "tests" / "testdata" / "samples"

@@ -1,24 +1,38 @@
-"""The `arbqos` command line: the only module that reads argv and the environment."""
+"""The `arbqos` command line: the only module that reads argv and the environment.
+
+Each command imports what it runs inside its own body, so `arbqos config hash` never loads
+FastAPI and `arbqos orchestrator` never loads the generators. Commands that live outside the
+product (the harness's `demo`, `evidence`, `soak`) are registered under the `arbqos.commands`
+entry-point group and loaded only when invoked.
+"""
 
 from __future__ import annotations
 
-import importlib
 import json
 import os
 import sys
 from collections.abc import Callable
+from functools import cache
+from importlib.metadata import EntryPoint, entry_points
 from pathlib import Path
 from typing import Any, NoReturn, TypeVar
 
 import click
 
 from arbqos.config import ConfigManager, LoadedConfig, load_config, redact
-from arbqos.errors import ConfigError
+from arbqos.errors import ConfigError, ExitCode
 from arbqos.log import configure_logging
+from arbqos.vocab import Service
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-EXIT_OK, EXIT_FAILURE, EXIT_BAD_INPUT = 0, 1, 2
+PLUGIN_GROUP = "arbqos.commands"
+HARNESS_COMMANDS: tuple[str, ...] = ("demo", "evidence", "soak")
+"""Commands of the harness; named here only to say how to install it when it is missing."""
+HARNESS_HINT = (
+    "`arbqos {name}` is part of the arbqos harness, which needs the demo extra: "
+    "pip install 'arbqos[demo]' (or `make setup` in a checkout)"
+)
 
 
 def config_options(func: F) -> F:
@@ -40,23 +54,27 @@ def config_options(func: F) -> F:
     return func
 
 
-def _load(config_dir: Path, overrides: tuple[str, ...]) -> LoadedConfig:
+def load_or_exit(config_dir: Path, overrides: tuple[str, ...]) -> LoadedConfig:
     """Load the config or exit 2 with every error."""
     try:
         return load_config(config_dir, os.environ, overrides)
     except ConfigError as err:
         click.echo(str(err), err=True)
-        sys.exit(EXIT_BAD_INPUT)
+        sys.exit(ExitCode.BAD_INPUT)
+
+
+ServiceMain = Callable[..., int]
+"""`run_x(manager, *, registry, env, **flags) -> exit code` of a long-running service."""
 
 
 def _run_service(
-    service: str,
-    target: str,
+    service: Service,
+    run: ServiceMain,
     config_dir: Path,
     overrides: tuple[str, ...],
     **kwargs: Any,
 ) -> NoReturn:
-    """Configure logging, load the config (exit 2 on errors), run `target`, exit with its code."""
+    """Configure logging, load the config (exit 2 on errors), run the service, exit with it."""
     from prometheus_client import CollectorRegistry
 
     configure_logging()
@@ -67,19 +85,56 @@ def _run_service(
         )
     except ConfigError as err:
         click.echo(str(err), err=True)
-        sys.exit(EXIT_BAD_INPUT)
-    sys.exit(_entry(target)(manager, registry=registry, env=os.environ, **kwargs))
+        sys.exit(ExitCode.BAD_INPUT)
+    sys.exit(run(manager, registry=registry, env=os.environ, **kwargs))
 
 
-def _entry(target: str) -> Callable[..., int]:
-    """Import `module:function` lazily, so each command only loads what it needs."""
-    module_name, _, func_name = target.partition(":")
-    module = importlib.import_module(module_name)
-    func: Callable[..., int] = getattr(module, func_name)
-    return func
+@cache
+def _plugins() -> dict[str, EntryPoint]:
+    """Commands registered by other installed packages, by name."""
+    return {ep.name: ep for ep in entry_points(group=PLUGIN_GROUP)}
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def _missing(name: str, why: str) -> click.Command:
+    """A stand-in for a command whose package is not installed: says how to install it."""
+
+    def explain() -> None:
+        click.echo(f"{HARNESS_HINT.format(name=name)} ({why})", err=True)
+        sys.exit(ExitCode.BAD_INPUT)
+
+    return click.Command(
+        name,
+        callback=explain,
+        help=f"Not installed: {HARNESS_HINT.format(name=name)}.",
+        context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
+    )
+
+
+class ArbqosGroup(click.Group):
+    """The top-level group: built-in commands plus entry-point commands, loaded when used."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        """Built-in and registered command names, sorted."""
+        return sorted({*super().list_commands(ctx), *_plugins()})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        """Return a built-in command, else load a registered one (or explain its absence)."""
+        command = super().get_command(ctx, cmd_name)
+        if command is not None:
+            return command
+        entry = _plugins().get(cmd_name)
+        if entry is None:
+            return _missing(cmd_name, "not installed") if cmd_name in HARNESS_COMMANDS else None
+        try:
+            loaded = entry.load()
+        except ImportError as err:
+            return _missing(cmd_name, f"cannot import {err.name or err}")
+        if not isinstance(loaded, click.Command):
+            raise click.ClickException(f"{entry.value} is not a click command")
+        return loaded
+
+
+@click.group(cls=ArbqosGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="arbqos")
 def main() -> None:
     """arbqos: execution quality, alerts and automatic pause for an SX Bet / Azuro arb bot."""
@@ -94,7 +149,7 @@ def config_group() -> None:
 @config_options
 def config_validate(config_dir: Path, overrides: tuple[str, ...]) -> None:
     """Validate every config file; print `ok <hash>` or every error (exit 2)."""
-    loaded = _load(config_dir, overrides)
+    loaded = load_or_exit(config_dir, overrides)
     click.echo(f"ok {loaded.hash}")
 
 
@@ -102,7 +157,7 @@ def config_validate(config_dir: Path, overrides: tuple[str, ...]) -> None:
 @config_options
 def config_hash_cmd(config_dir: Path, overrides: tuple[str, ...]) -> None:
     """Print the canonical config hash (64 hex characters)."""
-    click.echo(_load(config_dir, overrides).hash)
+    click.echo(load_or_exit(config_dir, overrides).hash)
 
 
 @config_group.command("show")
@@ -112,7 +167,7 @@ def config_show(config_dir: Path, overrides: tuple[str, ...], as_json: bool) -> 
     """Print the effective config, credentials redacted, with the source of every key."""
     from arbqos.config.layers import flatten
 
-    loaded = _load(config_dir, overrides)
+    loaded = load_or_exit(config_dir, overrides)
     data = redact(loaded.config.model_dump(mode="json"))
     if as_json:
         payload = {"config_hash": loaded.hash, "sources": dict(loaded.sources), "config": data}
@@ -135,8 +190,10 @@ def config_show(config_dir: Path, overrides: tuple[str, ...], as_json: bool) -> 
 )
 def render_cmd(config_dir: Path, overrides: tuple[str, ...], check: bool, root: Path) -> None:
     """Write the rule file, Alertmanager/Prometheus configs, k8s manifests and dashboard."""
-    loaded = _load(config_dir, overrides)
-    sys.exit(_entry("arbqos.generators.render:run_render")(loaded, root=root, check=check))
+    loaded = load_or_exit(config_dir, overrides)
+    from arbqos.generators.render import run_render
+
+    sys.exit(run_render(loaded, root=root, check=check))
 
 
 @main.command("orchestrator")
@@ -152,9 +209,11 @@ def orchestrator_cmd(
     state_dir: Path | None,
 ) -> None:
     """Run the control service: pause state, control API, webhook, registry host."""
+    from arbqos.services.server import run_orchestrator
+
     _run_service(
-        "orchestrator",
-        "arbqos.services.server:run_orchestrator",
+        Service.ORCHESTRATOR,
+        run_orchestrator,
         config_dir,
         overrides,
         host=host,
@@ -168,9 +227,9 @@ def orchestrator_cmd(
 @click.option("--once", is_flag=True, help="Run one tick and exit (exit 1 when a target failed).")
 def heartbeat_cmd(config_dir: Path, overrides: tuple[str, ...], once: bool) -> None:
     """Run the heartbeat prober (every 30 s by default)."""
-    _run_service(
-        "heartbeat", "arbqos.probes.heartbeat_main:run_heartbeat", config_dir, overrides, once=once
-    )
+    from arbqos.probes.heartbeat_main import run_heartbeat
+
+    _run_service(Service.HEARTBEAT, run_heartbeat, config_dir, overrides, once=once)
 
 
 @main.command("balance-watcher")
@@ -178,13 +237,9 @@ def heartbeat_cmd(config_dir: Path, overrides: tuple[str, ...], once: bool) -> N
 @click.option("--once", is_flag=True, help="Run one poll and exit.")
 def balance_watcher_cmd(config_dir: Path, overrides: tuple[str, ...], once: bool) -> None:
     """Run the wallet balance watcher (read-only, never moves funds)."""
-    _run_service(
-        "balance_watcher",
-        "arbqos.probes.balance_main:run_balance_watcher",
-        config_dir,
-        overrides,
-        once=once,
-    )
+    from arbqos.probes.balance_main import run_balance_watcher
+
+    _run_service(Service.BALANCE_WATCHER, run_balance_watcher, config_dir, overrides, once=once)
 
 
 @main.command("heartbeat-audit")
@@ -195,31 +250,8 @@ def heartbeat_audit_cmd(
     config_dir: Path, overrides: tuple[str, ...], logs: tuple[Path, ...], max_gap_s: float | None
 ) -> None:
     """Audit heartbeat logs (rotated files together) for gaps and duplicates."""
-    loaded = _load(config_dir, overrides)
-    run = _entry("arbqos.probes.audit:run_audit")
-    sys.exit(run(list(logs), max_gap_s=max_gap_s, interval_s=loaded.config.heartbeat.interval_s))
+    loaded = load_or_exit(config_dir, overrides)
+    from arbqos.probes.audit import run_audit
 
-
-@main.command("demo")
-@config_options
-@click.option("--scenario", default=None, help="Inject a fault: slow-accept, fill-collapse, ...")
-@click.option("--duration-s", type=float, default=None, help="Stop after this many seconds.")
-def demo_cmd(
-    config_dir: Path, overrides: tuple[str, ...], scenario: str | None, duration_s: float | None
-) -> None:
-    """Run the whole stack locally: chains, venue simulators, services, Prometheus, Alertmanager."""
-    configure_logging()
-    loaded = _load(config_dir, overrides)
-    run = _entry("arbqos.demo.stack:run_demo")
-    sys.exit(run(loaded, config_dir=config_dir, scenario=scenario, duration_s=duration_s))
-
-
-@main.command("evidence")
-@config_options
-@click.option("--out", type=click.Path(path_type=Path, file_okay=False), default=Path("evidence"))
-def evidence_cmd(config_dir: Path, overrides: tuple[str, ...], out: Path) -> None:
-    """Produce the evidence bundle: rules, alerts, dashboard PNGs, audit, pause latencies."""
-    configure_logging()
-    loaded = _load(config_dir, overrides)
-    run = _entry("arbqos.demo.evidence:run_evidence")
-    sys.exit(run(loaded, config_dir=config_dir, out=out))
+    interval_s = loaded.config.heartbeat.interval_s
+    sys.exit(run_audit(list(logs), max_gap_s=max_gap_s, interval_s=interval_s))

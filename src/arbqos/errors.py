@@ -4,10 +4,27 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from enum import IntEnum
+from typing import Any
+
+
+class ExitCode(IntEnum):
+    """Exit codes of every `arbqos` command (contract §2)."""
+
+    OK = 0
+    FAILURE = 1
+    """Runtime failure: a port in use, a dependency unreachable, a check that found a problem."""
+    BAD_INPUT = 2
+    """Bad input: invalid config, bad flag, unusable token; the message names what to fix."""
 
 
 class ArbqosError(Exception):
-    """Base class of every error arbqos raises on purpose."""
+    """Base class of every error arbqos raises on purpose.
+
+    `exit_code` is what a command exits with when this error ends it.
+    """
+
+    exit_code: ExitCode = ExitCode.FAILURE
 
 
 class _Marker:
@@ -64,6 +81,8 @@ def _shown(value: object) -> str:
 class ConfigError(ArbqosError, ValueError):
     """The configuration is invalid; `.issues` lists every problem at once."""
 
+    exit_code = ExitCode.BAD_INPUT
+
     def __init__(self, issues: list[ConfigIssue]) -> None:
         self.issues = issues
         count = len(issues)
@@ -82,3 +101,21 @@ class RpcError(ProbeError):
 
 class ForbiddenRpcMethod(ArbqosError, PermissionError):
     """A JSON-RPC method that could move funds or sign was refused before leaving the process."""
+
+
+class TokenError(ArbqosError, ValueError):
+    """A token is set badly (both forms, unreadable file, empty, unusable characters)."""
+
+    exit_code = ExitCode.BAD_INPUT
+
+
+class OrchestratorError(ArbqosError):
+    """The orchestrator answered with an error, or could not be reached.
+
+    `status` is the HTTP status when there was an answer, `body` its parsed JSON (if any).
+    """
+
+    def __init__(self, message: str, status: int | None = None, body: Any = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.body = body

@@ -12,18 +12,9 @@ import httpx
 
 from arbqos.clock import Clock, SystemClock
 from arbqos.config import ArbqosConfig
-from arbqos.errors import ArbqosError
+from arbqos.errors import OrchestratorError
 
 logger = logging.getLogger(__name__)
-
-
-class OrchestratorError(ArbqosError):
-    """The orchestrator answered with an error, or could not be reached."""
-
-    def __init__(self, message: str, status: int | None = None, body: Any = None) -> None:
-        super().__init__(message)
-        self.status = status
-        self.body = body
 
 
 @dataclass(frozen=True)

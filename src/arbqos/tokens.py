@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal
 
-from arbqos.errors import ArbqosError
+from arbqos.errors import TokenError
 
 Scope = Literal["admin", "pause"]
 ENV_VARS: dict[Scope, tuple[str, str]] = {
@@ -15,10 +15,6 @@ ENV_VARS: dict[Scope, tuple[str, str]] = {
     "pause": ("ARBQOS_PAUSE_TOKEN", "ARBQOS_PAUSE_TOKEN_FILE"),
 }
 _PRINTABLE = re.compile(r"^[\x21-\x7e]+$")
-
-
-class TokenError(ArbqosError, ValueError):
-    """A token is set badly (both forms, unreadable file, empty, unusable characters)."""
 
 
 def read_token(env: Mapping[str, str], scope: Scope) -> str | None:

@@ -11,13 +11,13 @@ from prometheus_client import CollectorRegistry
 
 from arbqos.bank import DecimalsMismatch, OnchainBank, build_bank, error_kind
 from arbqos.chain.abi import BALANCE_OF, DECIMALS
-from arbqos.chain.localchain import WALLETS, LocalChains
 from arbqos.chain.rpc import JsonRpcClient
 from arbqos.clock import FakeClock
 from arbqos.config.schema import ArbqosConfig, RiskConfig, WalletConfig
 from arbqos.registry import RuntimeRegistry
+from arbqos_harness.chain.localchain import WALLETS, LocalChains
 from tests.bank.conftest import AZURO, SX, FakeTokenChain, wallets
-from tests.chain.shared import session_chains
+from tests.harness.chain.shared import session_chains
 
 
 @pytest.fixture(scope="session")

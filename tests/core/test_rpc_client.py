@@ -193,7 +193,7 @@ async def test_lying_endpoints_raise_a_classified_failure_without_the_url(
 
 
 async def test_closed_port_is_a_connect_failure() -> None:
-    from arbqos.process import free_port
+    from arbqos_harness.process import free_port
 
     async with httpx.AsyncClient() as http:
         rpc = JsonRpcClient([f"http://127.0.0.1:{free_port()}"], chain="polygon", http=http)

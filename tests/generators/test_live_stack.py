@@ -27,7 +27,7 @@ from arbqos.config import (
 )
 from arbqos.generators import render_all
 from arbqos.generators.render import ALERTMANAGER_PATH, PROMETHEUS_PATH
-from arbqos.process import ManagedProcess, find_tool, free_port, wait_for_http
+from arbqos_harness.process import ManagedProcess, find_tool, free_port, wait_for_http
 from tests.generators.conftest import write_tree
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(90)]

@@ -10,8 +10,9 @@ from prometheus_client import CollectorRegistry
 
 from arbqos.clock import FakeClock
 from arbqos.config.schema import ArbqosConfig, ExecConfig
-from arbqos.guard import ACCEPT_P95_HIGH, FILL_RATIO_LOW, QosGuard
+from arbqos.guard import QosGuard
 from arbqos.instrument import ExecutionTracker
+from arbqos.vocab import AlertName
 
 CFG = ExecConfig(
     fill_ratio_min=0.85, p95_accept_time_ms_max=2000, qos_window_s=300, min_orders_in_window=20
@@ -43,7 +44,7 @@ def test_p95_rule_is_more_than_5_percent_above_threshold(fast: int, slow: int, t
     stats = guard.stats("sx")
     assert stats.accept_p95_high is trips
     assert (stats.p95_accept_s is not None and stats.p95_accept_s > 2.0) is trips
-    assert [r for r, _ in sink.requests] == ([ACCEPT_P95_HIGH] if trips else [])
+    assert [r for r, _ in sink.requests] == ([AlertName.ACCEPT_P95_HIGH] if trips else [])
 
 
 def test_gate_holds_until_min_orders_submitted() -> None:
@@ -54,7 +55,7 @@ def test_gate_holds_until_min_orders_submitted() -> None:
         guard.on_result("azuro", float(i), 10.0, 0.0, None)
     assert sink.requests == [] and not guard.stats("azuro").gate_open
     guard.on_submit("azuro", 19.0)
-    assert [r for r, _ in sink.requests] == [FILL_RATIO_LOW]
+    assert [r for r, _ in sink.requests] == [AlertName.FILL_RATIO_LOW]
     _reason, detail = sink.requests[0]
     assert detail == ("venue=azuro fill_ratio=0.0000 < 0.85 over 300s (n=20 submitted, 19 results)")
 
@@ -67,7 +68,7 @@ def test_persisting_breach_sends_once_and_rearms_after_recovery() -> None:
         t += 1
         guard.on_submit("sx", t)
         guard.on_result("sx", t, 10.0, 4.0, 0.5)
-    assert [r for r, _ in sink.requests] == [FILL_RATIO_LOW]
+    assert [r for r, _ in sink.requests] == [AlertName.FILL_RATIO_LOW]
     for _ in range(300):  # full fills: the ratio climbs back above 0.85
         t += 1
         guard.on_submit("sx", t)
@@ -78,7 +79,7 @@ def test_persisting_breach_sends_once_and_rearms_after_recovery() -> None:
         t += 1
         guard.on_submit("sx", t)
         guard.on_result("sx", t, 10.0, 0.0, None)
-    assert [r for r, _ in sink.requests] == [FILL_RATIO_LOW, FILL_RATIO_LOW]
+    assert [r for r, _ in sink.requests] == [AlertName.FILL_RATIO_LOW, AlertName.FILL_RATIO_LOW]
     assert guard.requests_sent == 2
 
 
@@ -88,7 +89,7 @@ def test_venues_are_independent_and_time_eviction_recovers() -> None:
     run_accepts(guard, 0, 3, t=10.0)
     guard.on_submit("azuro", 11.0)
     guard.on_result("azuro", 11.0, 5.0, 5.0, 0.1)
-    assert [r for r, _ in sink.requests] == [ACCEPT_P95_HIGH]
+    assert [r for r, _ in sink.requests] == [AlertName.ACCEPT_P95_HIGH]
     assert sink.requests[0][1] == (
         "venue=sx p95_accept_time_ms=2500 > 2000 over 300s (slow=1/1 accepts, n=1 submitted)"
     )
@@ -108,7 +109,7 @@ def test_tracker_drives_the_guard(registry: CollectorRegistry, fake_clock: FakeC
     fake_clock.advance(3.0)  # every accept takes 3 s > 2 s
     for leg in legs:
         leg.result("filled")
-    assert [r for r, _ in sink.requests] == [ACCEPT_P95_HIGH]
+    assert [r for r, _ in sink.requests] == [AlertName.ACCEPT_P95_HIGH]
     stats = guard.stats("sx")
     assert (stats.submitted, stats.results, stats.accepts, stats.slow_accepts) == (20, 20, 20, 20)
     assert stats.p95_accept_s == pytest.approx(3.0)

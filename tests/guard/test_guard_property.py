@@ -8,7 +8,8 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from arbqos.config.schema import ExecConfig
-from arbqos.guard import ACCEPT_P95_HIGH, FILL_RATIO_LOW, QosGuard
+from arbqos.guard import QosGuard
+from arbqos.vocab import AlertName
 
 VENUES = ("sx", "azuro")
 
@@ -64,7 +65,10 @@ class Brute:
 
     def check_rules(self, venue: str, now: float) -> dict[str, object]:
         stats = self.stats(venue, now)
-        for rule, key in ((FILL_RATIO_LOW, "fill_ratio_low"), (ACCEPT_P95_HIGH, "accept_p95_high")):
+        for rule, key in (
+            (AlertName.FILL_RATIO_LOW, "fill_ratio_low"),
+            (AlertName.ACCEPT_P95_HIGH, "accept_p95_high"),
+        ):
             if stats[key] and (venue, rule) not in self.active:
                 self.active.add((venue, rule))
                 self.trips.append((rule, venue))
@@ -135,4 +139,4 @@ def test_guard_matches_brute_force(
             (rule, f"venue={v}") for rule, v in brute.trips
         ]
     event(f"trips: {min(len(brute.trips), 3)}+")
-    event(f"p95 trips: {any(r == ACCEPT_P95_HIGH for r, _ in brute.trips)}")
+    event(f"p95 trips: {any(r == AlertName.ACCEPT_P95_HIGH for r, _ in brute.trips)}")

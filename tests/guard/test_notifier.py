@@ -8,9 +8,10 @@ import time
 from prometheus_client import CollectorRegistry
 
 from arbqos.config.schema import ArbqosConfig, ExecConfig
-from arbqos.guard import FILL_RATIO_LOW, PauseNotifier, QosGuard
+from arbqos.guard import PauseNotifier, QosGuard
 from arbqos.instrument import ExecutionTracker
-from arbqos.process import free_port
+from arbqos.vocab import AlertName
+from arbqos_harness.process import free_port
 from tests.guard.conftest import PauseServer
 
 CONFIG = ArbqosConfig(
@@ -42,7 +43,7 @@ def test_pause_request_arrives_within_100_ms(
         assert arrival.path == "/v1/pause"
         assert arrival.headers["Authorization"] == "Bearer pause-secret"
         assert arrival.body == {
-            "reason": FILL_RATIO_LOW,
+            "reason": AlertName.FILL_RATIO_LOW,
             "source": "guard",
             "detail": "venue=sx fill_ratio=0.0000 < 0.85 over 300s (n=5 submitted, 1 results)",
         }
@@ -87,7 +88,7 @@ def test_unreachable_orchestrator_never_blocks_and_close_returns() -> None:
 def test_refused_token_is_retried_and_explained(pause_server: PauseServer, caplog) -> None:  # type: ignore[no-untyped-def]
     pause_server.statuses = [401]
     with PauseNotifier(pause_server.url, token=None, backoff_initial_s=0.01) as notifier:
-        notifier.request_pause(FILL_RATIO_LOW, "x")
+        notifier.request_pause(AlertName.FILL_RATIO_LOW, "x")
         assert notifier.wait_idle(2.0)
     assert "Authorization" not in pause_server.arrivals[0].headers
     assert "check ARBQOS_PAUSE_TOKEN" in caplog.text

@@ -13,8 +13,9 @@ from prometheus_client import CollectorRegistry
 
 from arbqos.clock import parse_ts
 from arbqos.config.schema import ArbqosConfig, ExecConfig
-from arbqos.guard import ACCEPT_P95_HIGH, PauseNotifier, QosGuard
+from arbqos.guard import PauseNotifier, QosGuard
 from arbqos.instrument import ExecutionTracker
+from arbqos.vocab import AlertName
 from tests.registry.conftest import real_orchestrator
 
 PAUSE_TOKEN = "guard-test-pause-" + "p" * 24
@@ -55,11 +56,11 @@ def test_slow_accepts_pause_the_orchestrator(orchestrator: str) -> None:
             journal = http.get("/v1/journal", params={"limit": 100}).json()["entries"]
     assert status["state"] == "paused"
     (reason,) = guard_reasons(status)
-    assert reason["name"] == ACCEPT_P95_HIGH
+    assert reason["name"] == AlertName.ACCEPT_P95_HIGH
     assert reason["detail"].startswith("venue=azuro p95_accept_time_ms=")
     assert paused_after < 0.5, f"status showed the pause {paused_after:.3f} s after the breach"
     recorded_after = parse_ts(reason["since"]).timestamp() - breach_wall
     assert recorded_after < 0.100, f"orchestrator paused {recorded_after:.3f} s after the breach"
     assert notifier.attempts == 1 and notifier.acknowledged == 1
     requests = [e for e in journal if e["kind"] == "request" and e["source"] == "guard"]
-    assert [(e["reason"], e["who"]) for e in requests] == [(ACCEPT_P95_HIGH, "pause")]
+    assert [(e["reason"], e["who"]) for e in requests] == [(AlertName.ACCEPT_P95_HIGH, "pause")]

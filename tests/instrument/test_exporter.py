@@ -7,7 +7,7 @@ import pytest
 from prometheus_client import CollectorRegistry
 
 from arbqos.instrument import ExecutionTracker, make_metrics_app, start_exporter
-from arbqos.instrument.exporter import is_loopback
+from arbqos.net import is_loopback
 
 
 def test_loopback_exporter_serves_the_registry(

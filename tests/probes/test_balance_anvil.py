@@ -19,14 +19,14 @@ import pytest
 from prometheus_client import CollectorRegistry
 
 from arbqos.bank import build_bank
-from arbqos.chain.localchain import WALLETS, LocalChains
 from arbqos.clock import SystemClock, parse_ts
 from arbqos.eventlog import EventLog
 from arbqos.probes.balances import BalanceWatcher
-from arbqos.process import ManagedProcess, free_port, wait_for_http
 from arbqos.registry import RuntimeRegistry
-from tests.bank.test_push import Orchestrator
-from tests.chain.shared import session_chains
+from arbqos_harness.chain.localchain import WALLETS, LocalChains
+from arbqos_harness.process import ManagedProcess, free_port, wait_for_http
+from tests.harness.chain.shared import session_chains
+from tests.probes.test_balance_push import Orchestrator
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(90)]
 

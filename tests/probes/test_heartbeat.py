@@ -24,10 +24,10 @@ from arbqos.probes.heartbeat import Heartbeat, tick_margin
 from arbqos.probes.heartbeat_main import last_logged_tick, run_heartbeat
 from arbqos.probes.report import OrchestratorReporter
 from arbqos.probes.targets import PROBERS, build_targets
-from arbqos.process import free_port
 from arbqos.registry.local import RuntimeRegistry
 from arbqos.registry.model import ChainHealth
 from arbqos.tokens import read_pause_token
+from arbqos_harness.process import free_port
 from tests.probes.conftest import FakeWorld
 
 pytestmark = pytest.mark.timeout(60)

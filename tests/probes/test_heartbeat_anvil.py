@@ -12,12 +12,12 @@ import httpx
 import pytest
 import yaml
 
-from arbqos.chain.localchain import LocalChains
 from arbqos.config.schema import ArbqosConfig, HeartbeatConfig, OrchestratorConfig
 from arbqos.probes.audit import run_audit
-from arbqos.process import ManagedProcess, free_port, wait_for_http
-from tests.chain.shared import session_chains
+from arbqos_harness.chain.localchain import LocalChains
+from arbqos_harness.process import ManagedProcess, free_port, wait_for_http
 from tests.conftest import REPO_ROOT
+from tests.harness.chain.shared import session_chains
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(90)]
 

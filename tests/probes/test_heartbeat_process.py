@@ -14,7 +14,7 @@ import httpx
 import pytest
 import yaml
 
-from arbqos.process import ManagedProcess, free_port, wait_for_http
+from arbqos_harness.process import ManagedProcess, free_port, wait_for_http
 from tests.conftest import REPO_ROOT
 from tests.probes.conftest import FakeWorld
 

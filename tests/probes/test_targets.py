@@ -15,7 +15,7 @@ from arbqos.clock import SystemClock
 from arbqos.config.schema import ArbqosConfig
 from arbqos.probes.base import ProbeResult, ProbeRunner, Target
 from arbqos.probes.targets import PROBERS, SxRollupTarget, build_targets
-from arbqos.process import free_port
+from arbqos_harness.process import free_port
 from tests.probes.conftest import FakeWorld
 
 pytestmark = pytest.mark.timeout(30)

@@ -9,13 +9,13 @@ from pathlib import Path
 import httpx
 import pytest
 
-from arbqos.chain.localchain import LocalChains
 from arbqos.clock import SystemClock
 from arbqos.config.schema import ArbqosConfig, HeartbeatConfig
 from arbqos.probes.base import ProbeResult, ProbeRunner
 from arbqos.probes.targets import PROBERS, build_targets
-from arbqos.process import ManagedProcess, find_tool, free_port, wait_for_port
-from tests.chain.shared import session_chains
+from arbqos_harness.chain.localchain import LocalChains
+from arbqos_harness.process import ManagedProcess, find_tool, free_port, wait_for_port
+from tests.harness.chain.shared import session_chains
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(90)]
 

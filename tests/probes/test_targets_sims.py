@@ -11,9 +11,9 @@ from arbqos.clock import SystemClock
 from arbqos.config.schema import ArbqosConfig, EndpointsConfig, HeartbeatConfig
 from arbqos.probes.base import ProbeResult, ProbeRunner
 from arbqos.probes.targets import PROBERS, build_targets
-from arbqos.sim.azuro import SUBGRAPH_PATH, AzuroSimulator
-from arbqos.sim.server import SimServer, serve
-from arbqos.sim.sx import SxSimulator
+from arbqos_harness.sim.azuro import SUBGRAPH_PATH, AzuroSimulator
+from arbqos_harness.sim.server import SimServer, serve
+from arbqos_harness.sim.sx import SxSimulator
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -15,8 +15,8 @@ import pytest
 import uvicorn
 from fastapi import FastAPI, Header, HTTPException, Response
 
-from arbqos.process import ManagedProcess, free_port, wait_for_http
 from arbqos.registry import ChainHealth, RuntimeRegistry, WalletBalance
+from arbqos_harness.process import ManagedProcess, free_port, wait_for_http
 from tests.conftest import REPO_ROOT
 
 TOKEN = "pause-token-for-tests"

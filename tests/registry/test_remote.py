@@ -8,7 +8,6 @@ from datetime import UTC, datetime
 import httpx
 import pytest
 
-from arbqos.process import free_port
 from arbqos.registry import (
     ChainHealth,
     RemoteRegistryError,
@@ -16,6 +15,7 @@ from arbqos.registry import (
     RuntimeRegistryAPI,
     WalletBalance,
 )
+from arbqos_harness.process import free_port
 from tests.registry.conftest import TOKEN, StandIn
 
 T0 = datetime(2026, 11, 26, 13, 50, 58, 123000, tzinfo=UTC)

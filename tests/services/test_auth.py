@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from arbqos.net import is_loopback
 from arbqos.services.auth import TokenError, Tokens, load_tokens
-from arbqos.services.server import check_tokens, is_loopback, listen_socket
+from arbqos.services.server import check_tokens, listen_socket
 
 ADMIN = "A" * 40
 PAUSE = "P" * 40

@@ -17,7 +17,7 @@ import httpx
 import pytest
 
 from arbqos.clock import format_ts
-from arbqos.process import ManagedProcess, find_tool, free_port, wait_for_http
+from arbqos_harness.process import ManagedProcess, find_tool, free_port, wait_for_http
 from tests.conftest import REPO_ROOT
 from tests.services.conftest import ADMIN, ADMIN_TOKEN, PAUSE, PAUSE_TOKEN, am_alert, am_payload
 

@@ -15,9 +15,10 @@ from prometheus_client import CollectorRegistry
 
 from arbqos.clock import FakeClock, SystemClock
 from arbqos.config import ArbqosConfig, EndpointsConfig, OrchestratorConfig
-from arbqos.process import free_port, wait_for_http
-from arbqos.sdk import AsyncOrchestratorClient, OrchestratorClient, OrchestratorError
+from arbqos.errors import OrchestratorError
+from arbqos.sdk import AsyncOrchestratorClient, OrchestratorClient
 from arbqos.services import ControlService, create_app
+from arbqos_harness.process import free_port, wait_for_http
 from tests.services.conftest import ADMIN_TOKEN, PAUSE, PAUSE_TOKEN, TOKENS, am_alert, am_payload
 
 pytestmark = pytest.mark.timeout(30)

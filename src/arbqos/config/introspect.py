@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 import types
 import typing
 from collections.abc import Sequence
@@ -80,6 +81,15 @@ def _unwrap(annotation: Any) -> tuple[Any, bool, list[Any]]:
             return annotation, optional, metadata
 
 
+def choices(base: Any) -> tuple[str, ...] | None:
+    """The allowed values of a `Literal[...]` or an enum type, as text; None for other types."""
+    if typing.get_origin(base) is Literal:
+        return tuple(str(a) for a in typing.get_args(base))
+    if isinstance(base, type) and issubclass(base, enum.Enum):
+        return tuple(str(member.value) for member in base)
+    return None
+
+
 def scalar_kind(base: Any) -> str:
     """Name the kind of value a bare type takes: `list`, `mapping`, `number`, `text`, ..."""
     origin = typing.get_origin(base)
@@ -87,8 +97,9 @@ def scalar_kind(base: Any) -> str:
         return "list"
     if origin is dict or (isinstance(base, type) and issubclass(base, BaseModel)):
         return "mapping"
-    if origin is Literal:
-        return "one of " + ", ".join(str(a) for a in typing.get_args(base))
+    names = choices(base)
+    if names is not None:
+        return "one of " + ", ".join(names)
     names = {bool: "true or false", int: "whole number", float: "number", str: "text"}
     return names.get(base, getattr(base, "__name__", str(base)))
 

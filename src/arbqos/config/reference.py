@@ -12,7 +12,7 @@ import yaml
 from pydantic import BaseModel
 from pydantic_core import PydanticUndefined
 
-from arbqos.config.introspect import constraints_at, describe_bounds, scalar_kind, unwrap
+from arbqos.config.introspect import choices, constraints_at, describe_bounds, scalar_kind, unwrap
 from arbqos.config.schema import SECTIONS, ArbqosConfig
 
 BEGIN = "<!-- BEGIN GENERATED: arbqos.config.reference -->"
@@ -87,7 +87,7 @@ def _kind(base: Any, parts: list[str]) -> str:
     if bounds is not None:
         return bounds.removeprefix("a ")
     if typing.get_origin(base) is dict:
-        names = ", ".join(str(a) for a in typing.get_args(typing.get_args(base)[0]))
+        names = ", ".join(choices(typing.get_args(base)[0]) or ())
         return f"mapping keyed {names}"
     if typing.get_origin(base) is list:
         item = typing.get_args(base)[0]

@@ -19,19 +19,10 @@ from pydantic import (
     field_validator,
 )
 
-VenueName = Literal["sx", "azuro"]
-ChainName = Literal["sx_rollup", "arbitrum", "polygon"]
-BankSource = Literal["onchain", "venue_api", "static"]
-TargetName = Literal["sx_rollup", "arbitrum", "polygon", "sx_api", "azuro_api", "azuro_subgraph"]
+from arbqos.vocab import Chain, ProbeTarget, Venue
 
-ALL_TARGETS: tuple[TargetName, ...] = (
-    "sx_rollup",
-    "arbitrum",
-    "polygon",
-    "sx_api",
-    "azuro_api",
-    "azuro_subgraph",
-)
+BankSource = Literal["onchain", "venue_api", "static"]
+ALL_TARGETS: tuple[ProbeTarget, ...] = tuple(ProbeTarget)
 _HEX_ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
 
 
@@ -152,7 +143,7 @@ class WalletConfig(Section):
 
     address: Address
     """Wallet address (20-byte hex, quoted in YAML); all lowercase or valid EIP-55 checksum."""
-    chain: ChainName
+    chain: Chain
     """Chain the wallet holds its bank on: sx_rollup, arbitrum or polygon."""
     token: Annotated[str, Field(min_length=1, max_length=16, pattern=r"^[A-Za-z0-9.]+$")]
     """Symbol of the bank token, e.g. USDC (label value of arb_wallet_balance_usd)."""
@@ -178,19 +169,19 @@ class WalletConfig(Section):
         return value
 
 
-def _default_wallets() -> dict[VenueName, WalletConfig]:
+def _default_wallets() -> dict[Venue, WalletConfig]:
     # Demo wallets: the well-known anvil development accounts 1 and 2. Set your own addresses.
     return {
-        "sx": WalletConfig(
+        Venue.SX: WalletConfig(
             address="0x70997970C51812dc3A010C7d01b50e0d17dc79C8",
-            chain="sx_rollup",
+            chain=Chain.SX_ROLLUP,
             token="USDC",
             token_address="0x6629Ce1Cf35Cc1329ebB4F63202F3f197b3F050B",
             decimals=6,
         ),
-        "azuro": WalletConfig(
+        Venue.AZURO: WalletConfig(
             address="0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC",
-            chain="polygon",
+            chain=Chain.POLYGON,
             token="USDT",
             token_address="0xc2132D05D31c914a87C6611C10748AEb04B58e8F",
             decimals=6,
@@ -209,7 +200,7 @@ class RiskConfig(Section):
     """Hysteresis: a low wallet counts as recovered above floor + margin, USD."""
     bank_source: BankSource = "onchain"
     """Where balances are read: onchain (ERC-20 balanceOf) or static (static_balance)."""
-    wallets: dict[VenueName, WalletConfig] = Field(default_factory=_default_wallets)
+    wallets: dict[Venue, WalletConfig] = Field(default_factory=_default_wallets)
     """One wallet per venue, keyed sx and azuro; both are required."""
     auto_bridge: Literal[False] | None = None
     """arbqos never moves funds: if present this must be false."""
@@ -229,7 +220,7 @@ class RiskConfig(Section):
     def _both_wallets(
         cls, value: dict[str, WalletConfig], info: ValidationInfo
     ) -> dict[str, WalletConfig]:
-        missing = sorted({"sx", "azuro"} - set(value))
+        missing = sorted(set(Venue) - set(value))
         if missing:
             raise ValueError(
                 "needs one wallet per venue (sx and azuro); missing: " + ", ".join(missing)
@@ -266,16 +257,16 @@ class ChainEndpoint(Section):
     """Probe this chain; a wallet on a disabled chain is an error."""
 
 
-def _default_chains() -> dict[ChainName, ChainEndpoint]:
+def _default_chains() -> dict[Chain, ChainEndpoint]:
     return {
-        "sx_rollup": ChainEndpoint(
+        Chain.SX_ROLLUP: ChainEndpoint(
             chain_id=4162,
             rpc_urls=["https://rpc-rollup.sx.technology", "https://rpc.sx-rollup.gelato.digital"],
         ),
-        "arbitrum": ChainEndpoint(
+        Chain.ARBITRUM: ChainEndpoint(
             chain_id=42161, rpc_urls=["https://arb1.arbitrum.io/rpc"], head_age_max_s=60
         ),
-        "polygon": ChainEndpoint(
+        Chain.POLYGON: ChainEndpoint(
             chain_id=137, rpc_urls=["https://polygon-rpc.com"], head_age_max_s=60
         ),
     }
@@ -284,7 +275,7 @@ def _default_chains() -> dict[ChainName, ChainEndpoint]:
 class EndpointsConfig(Section):
     """`config/endpoints.yml`: chains, venue APIs, the sequencer feed and the orchestrator."""
 
-    chains: dict[ChainName, ChainEndpoint] = Field(default_factory=_default_chains)
+    chains: dict[Chain, ChainEndpoint] = Field(default_factory=_default_chains)
     """One entry per chain, keyed sx_rollup, arbitrum and polygon; all three are required."""
     sx_api_url: HttpUrl = "https://api.sx.bet"
     """SX Bet REST API base URL."""
@@ -308,7 +299,7 @@ class EndpointsConfig(Section):
     @field_validator("chains")
     @classmethod
     def _all_chains(cls, value: dict[str, ChainEndpoint]) -> dict[str, ChainEndpoint]:
-        missing = sorted({"sx_rollup", "arbitrum", "polygon"} - set(value))
+        missing = sorted(set(Chain) - set(value))
         if missing:
             raise ValueError(
                 "needs an entry for each chain (sx_rollup, arbitrum and polygon); missing: "
@@ -324,7 +315,7 @@ class HeartbeatConfig(Section):
     """Time between tick starts (monotonic schedule), seconds."""
     probe_timeout_s: PositiveSeconds = 10.0
     """Hard per-probe timeout, seconds; must be below interval_s."""
-    targets: list[TargetName] = Field(default_factory=lambda: list(ALL_TARGETS))
+    targets: list[ProbeTarget] = Field(default_factory=lambda: list(ALL_TARGETS))
     """Targets probed each tick (all six by default)."""
     log_path: str = "monitoring/heartbeat.log"
     """JSON-lines tick log, rotated at UTC midnight to `<path>.YYYY-MM-DD`."""

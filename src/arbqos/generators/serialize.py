@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from enum import StrEnum
 from typing import Any
 
 import yaml
@@ -22,7 +23,12 @@ def _represent_str(dumper: yaml.SafeDumper, data: str) -> yaml.ScalarNode:
     return dumper.represent_scalar("tag:yaml.org,2002:str", data, style=style)
 
 
+def _represent_name(dumper: yaml.SafeDumper, data: StrEnum) -> yaml.ScalarNode:
+    return _represent_str(dumper, str(data))
+
+
 _Dumper.add_representer(str, _represent_str)
+_Dumper.add_multi_representer(StrEnum, _represent_name)
 
 
 def to_yaml(document: Any, header: str = "") -> str:

@@ -10,11 +10,9 @@ from typing import Protocol
 from arbqos.config.schema import ExecConfig
 from arbqos.guard.window import DEFAULT_MAX_EVENTS, MICRO, QosWindow, new_mutex
 from arbqos.metrics.definitions import VENUES
+from arbqos.vocab import AlertName
 
 logger = logging.getLogger(__name__)
-
-FILL_RATIO_LOW = "ArbFillRatioLow"
-ACCEPT_P95_HIGH = "ArbAcceptTimeP95High"
 
 
 class PauseSink(Protocol):
@@ -155,15 +153,22 @@ class QosGuard:
         if fill_low != w.fill_active:
             w.fill_active = fill_low
             if fill_low:
-                self._trip(FILL_RATIO_LOW, self._fill_detail(venue, w))
+                self._trip(AlertName.FILL_RATIO_LOW, self._fill_detail(venue, w))
             else:
-                logger.info("guard re-armed: %s %s", FILL_RATIO_LOW, venue, extra={"venue": venue})
+                logger.info(
+                    "guard re-armed: %s %s", AlertName.FILL_RATIO_LOW, venue, extra={"venue": venue}
+                )
         if p95_high != w.p95_active:
             w.p95_active = p95_high
             if p95_high:
-                self._trip(ACCEPT_P95_HIGH, self._p95_detail(venue, w))
+                self._trip(AlertName.ACCEPT_P95_HIGH, self._p95_detail(venue, w))
             else:
-                logger.info("guard re-armed: %s %s", ACCEPT_P95_HIGH, venue, extra={"venue": venue})
+                logger.info(
+                    "guard re-armed: %s %s",
+                    AlertName.ACCEPT_P95_HIGH,
+                    venue,
+                    extra={"venue": venue},
+                )
 
     def _trip(self, reason: str, detail: str) -> None:
         self.requests_sent += 1

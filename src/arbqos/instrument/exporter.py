@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 import threading
 from collections.abc import Callable
@@ -10,17 +9,9 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry, make_asgi_app, start_http_server
 
+from arbqos.net import is_loopback
+
 logger = logging.getLogger(__name__)
-
-
-def is_loopback(host: str) -> bool:
-    """True for `localhost` and loopback IP literals (127.0.0.0/8, ::1)."""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 class Exporter:

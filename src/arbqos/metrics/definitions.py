@@ -7,11 +7,14 @@ from typing import Literal
 
 from prometheus_client.utils import floatToGoString
 
-VENUES: tuple[str, ...] = ("sx", "azuro")
-PHASES: tuple[str, ...] = ("pregame", "live")
-CHAINS: tuple[str, ...] = ("sx_rollup", "arbitrum", "polygon")
-ORDER_RESULTS: tuple[str, ...] = ("filled", "partial", "rejected", "expired", "error")
-PAUSE_SOURCES: tuple[str, ...] = ("alert", "guard", "heartbeat", "deadman", "manual")
+from arbqos.vocab import Chain, OrderResult, PauseSource, Phase, Venue
+
+# Label values as plain strings (the enums in `arbqos.vocab` are the source).
+VENUES: tuple[str, ...] = tuple(v.value for v in Venue)
+PHASES: tuple[str, ...] = tuple(p.value for p in Phase)
+CHAINS: tuple[str, ...] = tuple(c.value for c in Chain)
+ORDER_RESULTS: tuple[str, ...] = tuple(r.value for r in OrderResult)
+PAUSE_SOURCES: tuple[str, ...] = tuple(s.value for s in PauseSource)
 HEARTBEAT_RESULTS: tuple[str, ...] = ("ok", "degraded")
 
 MetricType = Literal["counter", "gauge", "histogram"]

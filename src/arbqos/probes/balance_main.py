@@ -14,11 +14,11 @@ import httpx
 from prometheus_client import CollectorRegistry
 
 from arbqos.bank.factory import build_bank
-from arbqos.bank.push import BalancePusher
 from arbqos.clock import Clock, SystemClock
 from arbqos.config.manager import ConfigManager
 from arbqos.eventlog import EventLog
 from arbqos.instrument.exporter import start_exporter
+from arbqos.probes.balance_push import BalancePusher
 from arbqos.probes.balances import BalanceWatcher
 from arbqos.registry.local import RuntimeRegistry
 from arbqos.tokens import read_pause_token

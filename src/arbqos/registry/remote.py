@@ -10,18 +10,14 @@ from typing import Any
 import httpx
 
 from arbqos.config.redact import redact_url
-from arbqos.errors import ArbqosError
+from arbqos.errors import OrchestratorError
 from arbqos.registry.model import ChainHealth, RegistrySnapshot, WalletBalance
 
 _CHAIN_RE = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
 
 
-class RemoteRegistryError(ArbqosError):
+class RemoteRegistryError(OrchestratorError):
     """A `/v1/registry` call failed; `status` is the HTTP status when there was an answer."""
-
-    def __init__(self, message: str, *, status: int | None = None) -> None:
-        self.status = status
-        super().__init__(message)
 
 
 class RemoteRuntimeRegistry:

@@ -11,10 +11,11 @@ from arbqos.services.control import PauseControl, Unit
 from arbqos.services.models import AlertmanagerPayload, AmAlert
 from arbqos.services.state import Actor, alert_reason_name
 from arbqos.services.store import AlertInstance
+from arbqos.vocab import PauseSource
 
 logger = logging.getLogger(__name__)
 
-SOURCE = "alert"
+SOURCE = PauseSource.ALERT
 
 
 @dataclass(frozen=True)

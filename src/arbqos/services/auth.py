@@ -6,8 +6,9 @@ import hmac
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from arbqos.errors import TokenError
 from arbqos.services.state import Scope
-from arbqos.tokens import TokenError, read_token
+from arbqos.tokens import read_token
 
 MIN_RECOMMENDED_LENGTH = 16
 

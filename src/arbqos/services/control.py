@@ -15,10 +15,6 @@ from arbqos.clock import Clock, format_ts
 from arbqos.errors import ArbqosError
 from arbqos.metrics.registry import counter, gauge
 from arbqos.services.state import (
-    HEARTBEAT_STALE,
-    PAUSE_ALERTS,
-    RPC_DOWN,
-    SEQUENCER_DOWN,
     SYSTEM,
     Actor,
     Reason,
@@ -26,6 +22,7 @@ from arbqos.services.state import (
     State,
 )
 from arbqos.services.store import JournalEntry, StateStore, prune_horizon
+from arbqos.vocab import PAUSE_ALERTS, AlertName, PauseSource
 
 logger = logging.getLogger(__name__)
 
@@ -249,8 +246,10 @@ class PauseControl:
             for reason in cleared:
                 unit.clear(reason.key)
             overridden = {r.key for r in active}
-            unit.suppressed |= {key for key in overridden if key[0] == "heartbeat"}
-            self.store.override_firing({name for source, name in overridden if source == "alert"})
+            unit.suppressed |= {key for key in overridden if key[0] == PauseSource.HEARTBEAT}
+            self.store.override_firing(
+                {name for source, name in overridden if source == PauseSource.ALERT}
+            )
             unit.note(
                 changed=bool(cleared),
                 detail=detail,
@@ -324,8 +323,8 @@ class PauseControl:
 
 
 _PREINIT: tuple[tuple[str, str], ...] = (
-    *(("alert", name) for name in PAUSE_ALERTS),
-    ("heartbeat", SEQUENCER_DOWN),
-    ("heartbeat", RPC_DOWN),
-    ("deadman", HEARTBEAT_STALE),
+    *((PauseSource.ALERT, name) for name in sorted(PAUSE_ALERTS)),
+    (PauseSource.HEARTBEAT, AlertName.SEQUENCER_DOWN),
+    (PauseSource.HEARTBEAT, AlertName.RPC_DOWN),
+    (PauseSource.DEADMAN, AlertName.HEARTBEAT_STALE),
 )

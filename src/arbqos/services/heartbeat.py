@@ -9,18 +9,13 @@ from typing import Any
 from arbqos.clock import Clock, format_ts
 from arbqos.registry import RuntimeRegistry
 from arbqos.services.control import PauseControl, Unit
-from arbqos.services.models import ChainName, HeartbeatReport
-from arbqos.services.state import (
-    HEARTBEAT_STALE,
-    RPC_DOWN,
-    SEQUENCER_DOWN,
-    SYSTEM,
-    Actor,
-)
+from arbqos.services.models import HeartbeatReport
+from arbqos.services.state import SYSTEM, Actor
+from arbqos.vocab import AlertName, Chain, PauseSource
 
 logger = logging.getLogger(__name__)
 
-DEADMAN_KEY = ("deadman", HEARTBEAT_STALE)
+DEADMAN_KEY = (PauseSource.DEADMAN, AlertName.HEARTBEAT_STALE)
 
 
 @dataclass(frozen=True)
@@ -68,7 +63,7 @@ class HeartbeatMonitor:
         for body in report.chains.values():
             await self._runtime.set_chain_health(body.to_health())
         checks = {name: _check(report, chain, flag) for name, chain, flag in RULES}
-        down = [name for name, ok in checks.items() if ok is False]
+        down = [str(name) for name, ok in checks.items() if ok is False]
         if report.config_hash != self._config_hash and report.config_hash not in self._drift_logged:
             self._drift_logged.add(report.config_hash)
             logger.warning(
@@ -139,11 +134,13 @@ class HeartbeatMonitor:
             "last_report": self._last_report,
         }
 
-    def _apply(self, unit: Unit, report: HeartbeatReport, checks: dict[str, bool | None]) -> bool:
+    def _apply(
+        self, unit: Unit, report: HeartbeatReport, checks: dict[AlertName, bool | None]
+    ) -> bool:
         changed = False
         for name, chain, _ in RULES:
             ok = checks[name]
-            key = ("heartbeat", name)
+            key = (PauseSource.HEARTBEAT, name)
             if ok is None:
                 continue
             if ok:
@@ -163,14 +160,14 @@ class HeartbeatMonitor:
         return changed
 
 
-RULES: tuple[tuple[str, ChainName, str], ...] = (
-    (SEQUENCER_DOWN, "arbitrum", "sequencer_up"),
-    (RPC_DOWN, "sx_rollup", "rpc_up"),
+RULES: tuple[tuple[AlertName, Chain, str], ...] = (
+    (AlertName.SEQUENCER_DOWN, Chain.ARBITRUM, "sequencer_up"),
+    (AlertName.RPC_DOWN, Chain.SX_ROLLUP, "rpc_up"),
 )
 """(reason name, chain, ChainHealth flag): a report with the flag false pauses."""
 
 
-def _check(report: HeartbeatReport, chain: ChainName, field: str) -> bool | None:
+def _check(report: HeartbeatReport, chain: Chain, field: str) -> bool | None:
     """Return the flag `field` of `chain` in the report, or None when the chain is absent."""
     health = report.chains.get(chain)
     if health is None:

@@ -38,6 +38,7 @@ from arbqos.services.models import (
 )
 from arbqos.services.service import ControlService
 from arbqos.services.state import Actor
+from arbqos.vocab import Chain
 
 logger = logging.getLogger(__name__)
 
@@ -152,7 +153,7 @@ def create_app(
 
     @app.put("/v1/registry/chains/{chain}", responses=_ERRORS, tags=["registry"])
     async def registry_chain(
-        chain: Annotated[Literal["sx_rollup", "arbitrum", "polygon"], Path()],
+        chain: Annotated[Chain, Path()],
         body: ChainHealthBody,
         actor: Actor = pause_scope,
     ) -> dict[str, Any]:

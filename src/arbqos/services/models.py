@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     AwareDatetime,
     BaseModel,
     BeforeValidator,
@@ -18,10 +19,19 @@ from pydantic import (
 )
 
 from arbqos.registry import ChainHealth, WalletBalance
+from arbqos.vocab import Chain, PauseSource, Venue
 
-ChainName = Literal["sx_rollup", "arbitrum", "polygon"]
-VenueName = Literal["sx", "azuro"]
-PauseSource = Literal["manual", "guard", "alert", "heartbeat"]
+
+def _caller_source(value: PauseSource) -> PauseSource:
+    """Refuse `deadman`: only the orchestrator's own dead man's switch pauses with it."""
+    if value is PauseSource.DEADMAN:
+        raise ValueError(
+            "deadman is the orchestrator's own source; use manual, guard, alert or heartbeat"
+        )
+    return value
+
+
+CallerSource = Annotated[PauseSource, AfterValidator(_caller_source)]
 """Sources a caller may pause with (`deadman` is the orchestrator's own)."""
 
 ReasonText = Annotated[
@@ -52,7 +62,7 @@ class PauseRequest(RequestBody):
     """`POST /v1/pause`."""
 
     reason: ReasonText
-    source: PauseSource = "manual"
+    source: CallerSource = PauseSource.MANUAL
     detail: Detail = ""
 
 
@@ -66,7 +76,7 @@ class ResumeRequest(RequestBody):
 class ChainHealthBody(RequestBody):
     """`ChainHealth.to_json()`."""
 
-    chain: ChainName
+    chain: Chain
     rpc_up: StrictBool
     sequencer_up: StrictBool
     sequencer_status: Literal["up", "down", "recovering", "unknown"] = "unknown"
@@ -85,8 +95,8 @@ class ChainHealthBody(RequestBody):
 class WalletBalanceBody(RequestBody):
     """`WalletBalance.to_json()`."""
 
-    wallet: VenueName
-    chain: ChainName
+    wallet: Venue
+    chain: Chain
     token: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9.]{1,16}$")]
     balance_usd: Annotated[float, Field(ge=0)] | None
     balance_units: Annotated[float, Field(ge=0)] | None = None
@@ -102,7 +112,7 @@ class WalletBalanceBody(RequestBody):
 class BalancesRequest(RequestBody):
     """`PUT /v1/registry/balances`: `{"balances": {"sx": WalletBalance.to_json(), ...}}`."""
 
-    balances: dict[VenueName, WalletBalanceBody]
+    balances: dict[Venue, WalletBalanceBody]
 
     @model_validator(mode="after")
     def _keys_match(self) -> BalancesRequest:
@@ -129,7 +139,7 @@ class HeartbeatReport(RequestBody):
     tick: Annotated[StrictInt, Field(ge=0)]
     config_hash: Annotated[str, StringConstraints(max_length=128)]
     interval_s: Annotated[float, Field(gt=0, le=86400)]
-    chains: dict[ChainName, ChainHealthBody] = Field(default_factory=dict)
+    chains: dict[Chain, ChainHealthBody] = Field(default_factory=dict)
     targets: Annotated[
         dict[Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,31}$")], TargetReport],
         Field(max_length=64),

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 import socket
 import sqlite3
@@ -15,26 +14,17 @@ from prometheus_client import CollectorRegistry
 
 from arbqos.clock import SystemClock
 from arbqos.config import ConfigManager
+from arbqos.errors import TokenError
+from arbqos.net import is_loopback
 from arbqos.services.auth import Tokens, load_tokens
 from arbqos.services.http_app import create_app
 from arbqos.services.service import ControlService
-from arbqos.tokens import TokenError
 
 logger = logging.getLogger(__name__)
 
 EXIT_OK, EXIT_FAILURE, EXIT_BAD_INPUT = 0, 1, 2
 TICK_S = 1.0
 """How often the dead man's switch and auto-resume are checked."""
-
-
-def is_loopback(host: str) -> bool:
-    """True for `localhost` and loopback addresses (127.0.0.0/8, ::1)."""
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 def check_tokens(tokens: Tokens, host: str) -> str | None:

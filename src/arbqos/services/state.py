@@ -10,13 +10,16 @@ from enum import StrEnum
 from typing import Any, Literal
 
 from arbqos.clock import format_ts
+from arbqos.vocab import AlertName, PauseSource
 
 Scope = Literal["admin", "pause", "system"]
 """Who acted: the token scope of the caller, or `system` for the orchestrator's own timers."""
 
-LATCHED_SOURCES: frozenset[str] = frozenset({"manual", "guard"})
+LATCHED_SOURCES: frozenset[PauseSource] = frozenset({PauseSource.MANUAL, PauseSource.GUARD})
 """Reasons a human clears with resume; they never become inactive on their own."""
-AUTOMATIC_SOURCES: frozenset[str] = frozenset({"alert", "heartbeat", "deadman"})
+AUTOMATIC_SOURCES: frozenset[PauseSource] = frozenset(
+    {PauseSource.ALERT, PauseSource.HEARTBEAT, PauseSource.DEADMAN}
+)
 """Reasons that become inactive when their signal recovers; resume refuses while active."""
 
 NON_IDENTIFYING_LABELS: frozenset[str] = frozenset(
@@ -24,33 +27,8 @@ NON_IDENTIFYING_LABELS: frozenset[str] = frozenset(
 )
 """Alert labels left out of a reason name: they do not say *what* broke."""
 
-HEARTBEAT_STALE = "ArbHeartbeatStale"
-SEQUENCER_DOWN = "ArbSequencerDown"
-RPC_DOWN = "ArbRpcDown"
-
-KNOWN_REASONS: frozenset[str] = frozenset(
-    {
-        "ArbFillRatioLow",
-        "ArbAcceptTimeP95High",
-        SEQUENCER_DOWN,
-        RPC_DOWN,
-        HEARTBEAT_STALE,
-        "ArbWalletBalanceLow",
-        "ArbStakeCapExceeded",
-        "ArbConfigDrift",
-        "ArbWatchdog",
-    }
-)
-"""Alert-level names from the contract; always allowed as a metric `reason` label."""
-PAUSE_ALERTS: tuple[str, ...] = (
-    "ArbFillRatioLow",
-    "ArbAcceptTimeP95High",
-    SEQUENCER_DOWN,
-    RPC_DOWN,
-    HEARTBEAT_STALE,
-)
-"""Contract alerts that carry `action="pause"`."""
-
+_ALERT_NAMES: frozenset[str] = frozenset(AlertName)
+"""Alert names from the rules; always allowed as a metric `reason` label."""
 _IDENTIFIER = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,63}$")
 
 
@@ -145,7 +123,7 @@ class ReasonLabels:
     def label(self, reason_name: str) -> str:
         """Return the label value for a reason name."""
         name = base_name(reason_name)
-        if name in KNOWN_REASONS:
+        if name in _ALERT_NAMES:
             return name
         if not _IDENTIFIER.match(name):
             return "other"

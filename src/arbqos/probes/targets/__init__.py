@@ -23,6 +23,7 @@ from arbqos.probes.targets.chains import (
 )
 from arbqos.probes.targets.subgraph import META_QUERY, SubgraphTarget, probe_azuro_subgraph
 from arbqos.probes.targets.venues import HttpTarget, probe_azuro_api, probe_sx_api
+from arbqos.vocab import Chain, ProbeTarget
 
 PROBERS: Mapping[str, ProbeFn] = {
     "evm_chain": probe_chain,
@@ -58,9 +59,9 @@ def build_targets(cfg: ArbqosConfig, http: httpx.AsyncClient) -> list[Target]:
     chains = cfg.endpoints.chains
     wanted = set(cfg.heartbeat.targets)
     targets: list[Target] = []
-    for name in ("sx_rollup", "arbitrum", "polygon"):
+    for name in Chain:
         endpoint = chains[name]
-        if name not in wanted or not endpoint.enabled:
+        if ProbeTarget(name) not in wanted or not endpoint.enabled:
             continue
         common: dict[str, Any] = {
             "name": name,
@@ -68,28 +69,30 @@ def build_targets(cfg: ArbqosConfig, http: httpx.AsyncClient) -> list[Target]:
             "rpc": _rpc(cfg, name, endpoint, http),
             "head_age_max_s": endpoint.head_age_max_s,
         }
-        if name == "sx_rollup":
+        if name is Chain.SX_ROLLUP:
             targets.append(SxRollupTarget(**common, stall_probes=cfg.heartbeat.sx_stall_probes))
-        elif name == "arbitrum":
+        elif name is Chain.ARBITRUM:
             feed = cfg.endpoints.sequencer_uptime_feed
             grace = cfg.endpoints.sequencer_grace_s
             targets.append(ArbitrumTarget(**common, feed_address=feed, grace_s=grace))
         else:
             targets.append(ChainTarget(**common))
     single = request_timeout(cfg)
-    if "sx_api" in wanted:
-        targets.append(HttpTarget("sx_api", "sx_api", cfg.endpoints.sx_api_url, single))
-    if "azuro_api" in wanted:
-        targets.append(HttpTarget("azuro_api", "azuro_api", cfg.endpoints.azuro_api_url, single))
-    if "azuro_subgraph" in wanted:
-        polygon = chains["polygon"]
+    if ProbeTarget.SX_API in wanted:
+        sx_api = ProbeTarget.SX_API
+        targets.append(HttpTarget(sx_api, sx_api, cfg.endpoints.sx_api_url, single))
+    if ProbeTarget.AZURO_API in wanted:
+        azuro_api = ProbeTarget.AZURO_API
+        targets.append(HttpTarget(azuro_api, azuro_api, cfg.endpoints.azuro_api_url, single))
+    if ProbeTarget.AZURO_SUBGRAPH in wanted:
+        polygon = chains[Chain.POLYGON]
         targets.append(
             SubgraphTarget(
-                name="azuro_subgraph",
+                name=ProbeTarget.AZURO_SUBGRAPH,
                 url=cfg.endpoints.azuro_subgraph_url,
                 lag_max_s=cfg.heartbeat.subgraph_lag_max_s,
                 lag_max_blocks=cfg.heartbeat.subgraph_lag_max_blocks,
-                polygon=_rpc(cfg, "polygon", polygon, http) if polygon.enabled else None,
+                polygon=_rpc(cfg, Chain.POLYGON, polygon, http) if polygon.enabled else None,
                 timeout_s=request_timeout(cfg, calls_in_sequence=3),
             )
         )

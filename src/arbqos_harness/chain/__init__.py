@@ -1,0 +1,1 @@
+"""Local anvil chains with the real chain ids, and the Solidity test contracts they run."""

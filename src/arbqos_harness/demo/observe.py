@@ -1,0 +1,150 @@
+"""Watch the running stack after a fault: pause reasons, Prometheus alerts, balance events."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from arbqos.clock import parse_ts
+from arbqos_harness.demo.promstack import PromClient
+from arbqos_harness.demo.summary import alert_label
+
+SINCE_SLACK_S = 0.005
+"""Reason timestamps have millisecond resolution: accept a `since` this much before `after`."""
+
+
+@dataclass(frozen=True)
+class PauseSeen:
+    """A pause reason activated after the injection."""
+
+    source: str
+    name: str
+    since: float
+    """Unix seconds the orchestrator activated it (its `since`)."""
+    detail: str
+
+    def to_json(self) -> dict[str, Any]:
+        """Plain JSON."""
+        return {
+            "source": self.source,
+            "name": self.name,
+            "since": self.since,
+            "detail": self.detail,
+        }
+
+
+@dataclass(frozen=True)
+class AlertSeen:
+    """A Prometheus alert firing after the injection."""
+
+    alertname: str
+    label: str
+    active_at: float | None
+    """Unix seconds Prometheus first saw the condition (`activeAt`)."""
+    seen_at: float
+
+    def to_json(self) -> dict[str, Any]:
+        """Plain JSON."""
+        return {
+            "alertname": self.alertname,
+            "alert": self.label,
+            "active_at": self.active_at,
+            "seen_firing_at": self.seen_at,
+        }
+
+
+class Watched(Protocol):
+    """What the observer reads (a running `DemoStack`)."""
+
+    @property
+    def prom(self) -> PromClient:
+        """Client of the run's Prometheus."""
+        ...
+
+    def status(self) -> dict[str, Any]:
+        """The orchestrator's `/v1/status`."""
+        ...
+
+
+@dataclass
+class Observer:
+    """First sightings of pause reasons and firing alerts after `after` (unix seconds).
+
+    >>> seen = Observer(stack, after=time.time()); seen.poll(time.time())
+    """
+
+    stack: Watched
+    after: float
+    pauses: dict[tuple[str, str], PauseSeen] = field(default_factory=dict)
+    alerts: dict[str, AlertSeen] = field(default_factory=dict)
+    paused_polls: int = 0
+    polls: int = 0
+    errors: list[str] = field(default_factory=list)
+
+    def poll(self, now: float) -> None:
+        """Read `/v1/status` and Prometheus alerts once; failures are remembered, not raised."""
+        self.polls += 1
+        try:
+            status = self.stack.status()
+        except Exception as err:  # keep watching through a restart or a slow answer
+            self.errors.append(f"orchestrator: {type(err).__name__}")
+            status = None
+        if status is not None:
+            if status.get("state") == "paused":
+                self.paused_polls += 1
+            for reason in status.get("reasons", []):
+                self._reason(reason)
+        try:
+            firing = self.stack.prom.firing_alerts()
+        except Exception as err:  # same
+            self.errors.append(f"prometheus: {type(err).__name__}")
+            firing = []
+        for alert in firing:
+            label = alert_label(alert["labels"])
+            if label in self.alerts:
+                continue
+            active = alert.get("activeAt")
+            active_at = parse_ts(active).timestamp() if isinstance(active, str) else None
+            if active_at is not None and active_at < self.after - SINCE_SLACK_S:
+                continue
+            self.alerts[label] = AlertSeen(alert["labels"]["alertname"], label, active_at, now)
+
+    def _reason(self, reason: dict[str, Any]) -> None:
+        key = (str(reason.get("source")), str(reason.get("name")))
+        if key in self.pauses:
+            return
+        try:
+            since = parse_ts(str(reason["since"])).timestamp()
+        except (KeyError, ValueError):
+            return
+        if since >= self.after - SINCE_SLACK_S:
+            self.pauses[key] = PauseSeen(key[0], key[1], since, str(reason.get("detail", "")))
+
+    def first_pause(self, source: str) -> PauseSeen | None:
+        """The earliest reason of `source` seen so far."""
+        found = [p for p in self.pauses.values() if p.source == source]
+        return min(found, key=lambda p: p.since) if found else None
+
+    def first_alert(self, alertname: str) -> AlertSeen | None:
+        """The earliest firing alert called `alertname`."""
+        found = [a for a in self.alerts.values() if a.alertname == alertname]
+        return min(found, key=lambda a: a.seen_at) if found else None
+
+
+def balance_events(log: Path, event: str, after: float) -> list[dict[str, Any]]:
+    """Records of `event` (e.g. `low`) in a balance watcher log, logged after `after`."""
+    found = []
+    try:
+        lines = log.read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return []
+    for line in lines:
+        try:
+            record = json.loads(line)
+            if record.get("event") == event and parse_ts(record["ts"]).timestamp() >= after:
+                found.append(record)
+        except (ValueError, KeyError, TypeError):
+            continue
+    return found

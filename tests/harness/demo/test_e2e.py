@@ -1,0 +1,175 @@
+"""End to end on ONE real stack: anvil, simulators, services, Prometheus, Alertmanager, engine.
+
+The scenarios run in file order on a shared stack (QoS window 20 s to keep it short); each
+restores the fault and resumes with the admin token before the next one starts. The last
+tests produce the evidence bundle on the same stack and check that a crash is reported and
+that stopping leaves no process behind.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import signal
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from arbqos.clock import SystemClock
+from arbqos.config import load_config
+from arbqos_harness.demo.children import group_alive, pid_alive
+from arbqos_harness.demo.evidence import FILES, collect_evidence
+from arbqos_harness.demo.runconfig import DemoTuning
+from arbqos_harness.demo.scenarios import SCENARIOS, recover, run_scenario
+from arbqos_harness.demo.session import supervise
+from arbqos_harness.demo.stack import DemoStack, StackOptions
+from arbqos_harness.demo.verdict import ScenarioReport
+from tests.conftest import REPO_ROOT
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(240)]
+WINDOW_S = 20
+NO_STOP = threading.Event()
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoStack]:
+    """The whole stack, started once for this module from the committed config."""
+    base = load_config(REPO_ROOT / "config", {}, ()).config
+    options = StackOptions(
+        tuning=DemoTuning(qos_window_s=WINDOW_S),
+        runs_dir=tmp_path_factory.mktemp("runs"),
+        prefix="e2e",
+    )
+    running = DemoStack(base, options, out=io.StringIO(), env=os.environ).start()
+    yield running
+    running.stop()
+
+
+def run(stack: DemoStack, name: str) -> ScenarioReport:
+    """Run one scenario; the report's lines go to the captured output for failures."""
+    report = run_scenario(stack, SCENARIOS[name], say=print, stop=NO_STOP, warm_timeout_s=90)
+    print("\n".join(report.lines()))
+    return report
+
+
+def reasons(report: ScenarioReport) -> dict[str, str]:
+    """source -> reason name of the first pause of each source."""
+    found: dict[str, str] = {}
+    for pause in report.pauses:
+        found.setdefault(pause.source, pause.name)
+    return found
+
+
+def test_slow_accepts_pause_through_the_guard_first_then_the_alert(stack: DemoStack) -> None:
+    report = run(stack, "slow-accept")
+    try:
+        assert reasons(report) == {
+            "guard": "ArbAcceptTimeP95High",
+            "alert": 'ArbAcceptTimeP95High{venue="sx"}',
+        }
+        guard, alert = report.pauses[0], report.pauses[1]
+        assert guard.source == "guard" and guard.since < alert.since
+        assert report.breaches[0].rule == "ArbAcceptTimeP95High"
+        assert report.breaches[0].venue == "sx"
+        assert report.breaches[0].value > 1.2
+        assert 0 <= report.latencies["guard"] < 1.0
+        assert report.ok, report.problems
+        engine = stack.engine_status() or {}
+        assert engine["trading_allowed"] is False
+    finally:
+        recover(stack, SCENARIOS["slow-accept"], stop=NO_STOP, timeout_s=90, say=print)
+    assert stack.status()["state"] == "running"
+
+
+def test_sequencer_outage_pauses_through_the_heartbeat_and_the_alert(stack: DemoStack) -> None:
+    report = run(stack, "sequencer-down")
+    try:
+        assert reasons(report) == {
+            "heartbeat": "ArbSequencerDown",
+            "alert": 'ArbSequencerDown{chain="arbitrum"}',
+        }
+        assert [a["alert"] for a in report.alerts if a["alertname"] == "ArbSequencerDown"] == [
+            'ArbSequencerDown{chain="arbitrum"}'
+        ]
+        hb = stack.config.heartbeat
+        assert 0 <= report.latencies["heartbeat"] <= hb.interval_s + hb.probe_timeout_s
+        assert report.ok, report.problems
+    finally:
+        recover(stack, SCENARIOS["sequencer-down"], stop=NO_STOP, timeout_s=90, say=print)
+    assert stack.status()["state"] == "running"
+
+
+def test_low_balance_alerts_and_never_pauses(stack: DemoStack) -> None:
+    report = run(stack, "low-balance")
+    try:
+        assert report.pauses == []
+        assert report.ok, report.problems
+        firing = [
+            a
+            for a in stack.prom.firing_alerts()
+            if a["labels"]["alertname"] == "ArbWalletBalanceLow"
+        ]
+        assert [a["labels"]["wallet"] for a in firing] == ["azuro"]
+        assert float(firing[0]["value"]) < stack.config.risk.balance_alert_usd
+        assert [e["wallet"] for e in report.low_events] == ["azuro"]
+        assert stack.status()["state"] == "running"
+    finally:
+        recover(stack, SCENARIOS["low-balance"], stop=NO_STOP, timeout_s=60, say=print)
+
+
+def test_evidence_bundle_has_every_file_of_the_contract(stack: DemoStack, tmp_path: Path) -> None:
+    summary = collect_evidence(stack, tmp_path, say=print, stop=NO_STOP)
+    assert all((tmp_path / name).is_file() for name in FILES)
+    written = json.loads((tmp_path / "summary.json").read_text())
+    assert written == json.loads(json.dumps(summary))
+    assert stack.loaded is not None and written["config_hash"] == stack.loaded.hash
+    latency = written["pause_latency_s"]
+    assert set(latency) == {"guard", "heartbeat", "alertmanager"}
+    assert all(isinstance(v, float) and v >= 0 for v in latency.values()), latency
+    assert latency["guard"] < 1.0 and latency["alertmanager"] < 15.0
+    assert written["ok"] is True, written["scenarios"]
+    rules = json.loads((tmp_path / "rules.json").read_text())
+    assert rules["status"] == "success"
+    names = {r["name"] for g in rules["data"]["groups"] for r in g["rules"]}
+    assert {"ArbFillRatioLow", "ArbAcceptTimeP95High", "ArbSequencerDown"} <= names
+    alerts = json.loads((tmp_path / "alerts.json").read_text())
+    firing = {a["labels"]["alertname"] for a in alerts["data"]["alerts"] if a["state"] == "firing"}
+    assert "ArbAcceptTimeP95High" in firing
+    audit = (tmp_path / "heartbeat_audit.txt").read_text().splitlines()
+    assert audit[-2].startswith("ticks=") and audit[-1] == "exit 0"
+    ticks = [json.loads(line) for line in (tmp_path / "heartbeat.log").read_text().splitlines()]
+    assert len(ticks) >= 10 and all(t["event"] == "tick" for t in ticks)
+    for png in ("dashboard_before.png", "dashboard_after.png"):
+        assert (tmp_path / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_a_crash_is_reported_the_demo_exits_1_and_leaves_no_process(stack: DemoStack) -> None:
+    victim = stack.children.get("balance-watcher")
+    os.kill(victim.pid, signal.SIGKILL)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and not stack.crashed():
+        time.sleep(0.1)
+    (crash,) = stack.crashed()
+    assert (crash.name, crash.exit_code) == ("balance-watcher", -signal.SIGKILL)
+    pids = [p for ps in stack.children.pids_seen.values() for p in ps] + stack.anvil_pids()
+    assert len(pids) >= 11
+    out = io.StringIO()
+    code = supervise(
+        stack,
+        scenario=None,
+        duration_s=60,
+        stop=threading.Event(),
+        received=[],
+        out=out,
+        clock=SystemClock(),
+    )
+    text = out.getvalue()
+    assert code == 1, text
+    assert "balance-watcher stopped unexpectedly (killed by signal 9)" in text
+    assert "a process of the stack crashed; stopping everything" in text
+    assert "none left running" in text
+    assert not [p for p in pids if pid_alive(p) or group_alive(p)]

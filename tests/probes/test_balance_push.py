@@ -1,0 +1,106 @@
+"""BalancePusher: PUT /v1/registry/balances with the pause token, never blocking the caller."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+import pytest
+
+from arbqos.probes.balance_push import BalancePusher
+from arbqos.registry.model import WalletBalance
+from arbqos_harness.process import free_port
+from tests.probes.fakes import LoopbackServer, Reply, Request
+
+
+class Orchestrator:
+    """Records PUT requests as (path, headers, body); answers after `delay_s` with `status`."""
+
+    def __init__(self) -> None:
+        self.status = 200
+        self.delay_s = 0.0
+        self.server = LoopbackServer(self.handle).start()
+        self.url = self.server.url
+
+    def handle(self, request: Request) -> Reply:
+        return Reply(self.status, {}, delay_s=self.delay_s)
+
+    @property
+    def requests(self) -> list[tuple[str, dict[str, str], Any]]:
+        return [(r.path, r.headers, r.json()) for r in self.server.requests if r.method == "PUT"]
+
+
+@pytest.fixture
+def orchestrator() -> Iterator[Orchestrator]:
+    fake = Orchestrator()
+    yield fake
+    fake.server.stop()
+
+
+def balances(usd: float) -> dict[str, WalletBalance]:
+    seen = datetime(2026, 11, 26, 13, 50, 58, 123000, tzinfo=UTC)
+    return {
+        "sx": WalletBalance("sx", "sx_rollup", "USDC", usd, usd, low=usd < 15, observed_at=seen),
+        "azuro": WalletBalance("azuro", "polygon", "USDT", None, error="timeout: slow"),
+    }
+
+
+async def test_push_sends_balances_with_the_pause_token(orchestrator: Orchestrator) -> None:
+    async with httpx.AsyncClient() as http:
+        pusher = BalancePusher(http, url=orchestrator.url, token="pause-secret", timeout_s=2)
+        pusher.submit(balances(12.5))
+        assert await pusher.flush(2.0)
+    path, headers, body = orchestrator.requests[0]
+    assert path == "/v1/registry/balances"
+    assert headers["authorization"] == "Bearer pause-secret"
+    sx = WalletBalance.from_json(body["balances"]["sx"])
+    assert (sx.balance_usd, sx.low) == (12.5, True)
+    assert body["balances"]["sx"]["observed_at"] == "2026-11-26T13:50:58.123Z"
+    assert body["balances"]["azuro"]["error"] == "timeout: slow"
+
+
+async def test_unreachable_orchestrator_is_logged_and_never_blocks(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    async with httpx.AsyncClient() as http:
+        pusher = BalancePusher(
+            http, url=f"http://127.0.0.1:{free_port()}", token="t", timeout_s=0.5
+        )
+        started = time.monotonic()
+        pusher.submit(balances(20))
+        assert time.monotonic() - started < 0.05
+        assert not await pusher.flush(2.0)
+        pusher.submit(balances(21))
+        assert not await pusher.flush(2.0)
+    assert pusher.failures == 2
+    assert pusher.last_error == "ConnectError"
+    warnings = [r for r in caplog.records if "not pushed" in r.getMessage()]
+    assert len(warnings) == 1, "the same failure is logged once, not every poll"
+
+
+async def test_slow_orchestrator_gets_only_the_newest_balances(orchestrator: Orchestrator) -> None:
+    orchestrator.delay_s = 0.3
+    async with httpx.AsyncClient() as http:
+        pusher = BalancePusher(http, url=orchestrator.url, token="t", timeout_s=2)
+        pusher.submit(balances(30))
+        await asyncio.sleep(0.1)  # the first push is now in flight
+        started = time.monotonic()
+        for usd in (31, 32, 33):
+            pusher.submit(balances(usd))
+        assert time.monotonic() - started < 0.05
+        assert await pusher.flush(3.0)
+    sent = [body["balances"]["sx"]["balance_usd"] for _, _, body in orchestrator.requests]
+    assert sent == [30, 33]
+
+
+async def test_refused_token_is_reported_as_http_status(orchestrator: Orchestrator) -> None:
+    orchestrator.status = 401
+    async with httpx.AsyncClient() as http:
+        pusher = BalancePusher(http, url=orchestrator.url, token="wrong", timeout_s=2)
+        pusher.submit(balances(50))
+        assert not await pusher.flush(2.0)
+    assert pusher.last_error == "HTTP 401"
