@@ -97,9 +97,9 @@ def scalar_kind(base: Any) -> str:
         return "list"
     if origin is dict or (isinstance(base, type) and issubclass(base, BaseModel)):
         return "mapping"
-    names = choices(base)
-    if names is not None:
-        return "one of " + ", ".join(names)
+    allowed = choices(base)
+    if allowed is not None:
+        return "one of " + ", ".join(allowed)
     names = {bool: "true or false", int: "whole number", float: "number", str: "text"}
     return names.get(base, getattr(base, "__name__", str(base)))
 
