@@ -20,7 +20,7 @@ async def test_pause_resume_workflow(orch: Orchestrator) -> None:
     assert first.json()["state"] == "paused"
     assert first.json()["changed"] is True
     again = await orch.pause("maintenance", detail="venue upgrade")
-    assert again.json() == {"state": "paused", "changed": False}
+    assert again.json() == {"state": "paused", "changed": False, "persisted": True}
 
     status = await orch.status()
     assert status["state"] == "paused"

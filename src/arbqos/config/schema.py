@@ -399,6 +399,8 @@ class OrchestratorConfig(Section):
     """How long the SDK reuses a status answer, seconds."""
     client_timeout_s: PositiveSeconds = 2.0
     """Timeout of one SDK call to the orchestrator, seconds."""
+    journal_retention_days: Annotated[float, Field(gt=0)] = 30.0
+    """Journal rows older than this are deleted (hourly and at start), days."""
 
 
 class AlertingConfig(Section):

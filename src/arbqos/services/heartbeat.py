@@ -25,6 +25,7 @@ class HeartbeatOutcome:
     state: str
     changed: bool
     down: list[str]
+    persisted: bool = True
 
 
 class HeartbeatMonitor:
@@ -98,7 +99,7 @@ class HeartbeatMonitor:
             "config_hash": report.config_hash,
             "down": down,
         }
-        return HeartbeatOutcome(self._control.state.value, changed, down)
+        return HeartbeatOutcome(self._control.state.value, changed, down, unit.persisted)
 
     def check_deadman(self) -> bool:
         """Pause when no report arrived within the window; return True when it paused now."""
