@@ -11,15 +11,17 @@ from typing import Annotated, Any, Literal
 
 from fastapi import Depends, FastAPI, Path, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from arbqos import __version__
 from arbqos.clock import Clock, SystemClock
+from arbqos.services.apidocs import render_docs
 from arbqos.services.auth import Tokens
 from arbqos.services.control import ResumeRefused, StateNotPersisted
+from arbqos.services.heartbeat import StaleReport
 from arbqos.services.limits import BodyLimit, error_response
 from arbqos.services.models import (
     AlertmanagerPayload,
@@ -88,6 +90,8 @@ def create_app(
         version=__version__,
         description="Pause state, Alertmanager webhook, heartbeat intake and RuntimeRegistry host.",
         lifespan=lifespan,
+        docs_url=None,  # self-hosted below: no third-party script on a page that takes tokens
+        redoc_url=None,
     )
     app.add_middleware(BodyLimit, max_body_bytes=max_body_bytes)
     _install_error_handlers(app)
@@ -104,6 +108,11 @@ def create_app(
                 status_code=503,
             )
         return JSONResponse({"status": "ok"})
+
+    @app.get("/docs", tags=["ops"], response_class=HTMLResponse, include_in_schema=False)
+    async def docs() -> HTMLResponse:
+        """The API described as plain HTML (no script, no CDN)."""
+        return HTMLResponse(render_docs(app.openapi()))
 
     @app.get("/metrics", tags=["ops"], response_class=Response)
     async def metrics() -> Response:
@@ -298,6 +307,10 @@ def _install_error_handlers(app: FastAPI) -> None:
     async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
         message = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
         return error_response(exc.status_code, f"http_{exc.status_code}", message, exc.headers)
+
+    @app.exception_handler(StaleReport)
+    async def stale_report(_: Request, exc: StaleReport) -> JSONResponse:
+        return error_response(422, "stale_report", str(exc))
 
     @app.exception_handler(StateNotPersisted)
     async def not_persisted(_: Request, exc: StateNotPersisted) -> JSONResponse:

@@ -14,7 +14,7 @@ from prometheus_client import CollectorRegistry
 
 from arbqos.clock import SystemClock
 from arbqos.config import ConfigManager
-from arbqos.errors import TokenError
+from arbqos.errors import ArbqosError, TokenError
 from arbqos.net import is_loopback
 from arbqos.services.auth import Tokens, load_tokens
 from arbqos.services.http_app import create_app
@@ -90,6 +90,9 @@ def run_orchestrator(
             config_sources=manager.loaded.source_kinds,
             alert_log_path=Path(orch.alert_events_log),
         )
+    except ArbqosError as err:
+        sock.close()
+        return _refuse(f"--state-dir {directory}: {err}", err.exit_code)
     except (OSError, sqlite3.Error) as err:
         sock.close()
         return _refuse(f"--state-dir {directory}: cannot open the pause state ({err})")

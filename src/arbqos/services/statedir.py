@@ -173,9 +173,13 @@ def _open_locked(state_dir: Path, lock: StateDirLock, stamp: str) -> OpenedState
         problems.append(f"{db} is missing" if size is None else f"{db} is empty (0 bytes)")
         if size == 0:
             db.replace(db.with_name(f"{DB_NAME}.empty-{stamp}"))
+    known = len(problems)
     store = _open_checked(db, found, problems, stamp)
+    recreated = len(problems) > known or not size
     marker = found or Marker(store.stored_instance or Marker.new().instance, 0)
-    if found is not None and store.stored_instance and store.stored_instance != found.instance:
+    if recreated:
+        marker = Marker(marker.instance, store.generation)
+    elif found is not None and store.stored_instance and store.stored_instance != found.instance:
         problems.append(
             f"{db} belongs to another state dir (instance {store.stored_instance}, this dir "
             f"recorded {found.instance}): it was restored from elsewhere"
