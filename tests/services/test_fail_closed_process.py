@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import socket
 import sqlite3
 import subprocess
 import time
@@ -26,9 +27,14 @@ def eventually_status(url: str, expected: int, timeout_s: float = 10.0) -> httpx
     """GET `url` until it answers `expected` (the last answer is returned either way)."""
     deadline = time.monotonic() + timeout_s
     while True:
-        response = httpx.get(url, timeout=2)
-        if response.status_code == expected or time.monotonic() > deadline:
-            return response
+        try:
+            response = httpx.get(url, timeout=2)
+        except httpx.TransportError:
+            if time.monotonic() > deadline:
+                raise
+        else:
+            if response.status_code == expected or time.monotonic() > deadline:
+                return response
         time.sleep(0.1)
 
 
@@ -155,3 +161,33 @@ def test_unreadable_value_exits_2_naming_it(tmp_path: Path) -> None:
         assert run.proc.wait(timeout=30) == 2
     assert "meta[state].value = 'sideways' cannot be read" in run.tail()
     assert "Traceback" not in run.tail()
+
+
+def test_stalled_connections_never_starve_the_api(tmp_path: Path) -> None:
+    """1,500 half-requests against a process limited to 1,024 descriptors."""
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    argv = ["prlimit", "--nofile=1024:1024", ARBQOS, "orchestrator", "--config-dir", CONFIG_DIR]
+    argv += ["--port", str(port), "--state-dir", str(tmp_path / "state")]
+    proc = ManagedProcess("orchestrator", argv, tmp_path / "logs", env=TOKEN_ENV, cwd=tmp_path)
+    stalled: list[socket.socket] = []
+    with proc:
+        assert eventually_status(f"{base}/healthz", 200, timeout_s=20).status_code == 200
+        for _ in range(1500):
+            conn = socket.create_connection(("127.0.0.1", port), timeout=5)
+            conn.sendall(b"GET /v1/status HTTP/1.1\r\nHost: x\r\n")  # never finished
+            stalled.append(conn)
+        try:
+            started = time.monotonic()
+            status = httpx.get(f"{base}/v1/status", timeout=5)
+            took = time.monotonic() - started
+            assert status.status_code == 200
+            assert took < 1.0, f"/v1/status took {took:.2f} s behind 1,500 stalled connections"
+            paused = httpx.post(f"{base}/v1/pause", json={"reason": "x"}, headers=PAUSE, timeout=5)
+            assert paused.json()["state"] == "paused"
+        finally:
+            for conn in stalled:
+                conn.close()
+        log_size = (tmp_path / "logs" / "orchestrator.log").stat().st_size
+        assert log_size < 1_000_000, f"the flood wrote {log_size} bytes of log"
+    assert proc.proc is not None and proc.proc.returncode in (0, -15)

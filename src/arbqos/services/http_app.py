@@ -66,6 +66,7 @@ def create_app(
     *,
     registry: CollectorRegistry,
     max_body_bytes: int,
+    body_timeout_s: float = 10.0,
     clock: Clock | None = None,
     background_interval_s: float | None = None,
 ) -> FastAPI:
@@ -93,7 +94,7 @@ def create_app(
         docs_url=None,  # self-hosted below: no third-party script on a page that takes tokens
         redoc_url=None,
     )
-    app.add_middleware(BodyLimit, max_body_bytes=max_body_bytes)
+    app.add_middleware(BodyLimit, max_body_bytes=max_body_bytes, timeout_s=body_timeout_s)
     _install_error_handlers(app)
     pause_scope = Depends(_scope_dependency(tokens, "pause"))
     admin_scope = Depends(_scope_dependency(tokens, "admin"))

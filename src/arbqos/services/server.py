@@ -17,12 +17,21 @@ from arbqos.config import ConfigManager
 from arbqos.errors import ArbqosError, TokenError
 from arbqos.net import is_loopback
 from arbqos.services.auth import Tokens, load_tokens
+from arbqos.services.connections import (
+    ACCEPT_BURST,
+    ConnectionGuard,
+    connection_cap,
+    guarded_protocol,
+    raise_fd_limit,
+)
 from arbqos.services.http_app import create_app
 from arbqos.services.service import ControlService
 
 logger = logging.getLogger(__name__)
 
 EXIT_OK, EXIT_FAILURE, EXIT_BAD_INPUT = 0, 1, 2
+LISTEN_BACKLOG = 2048
+"""Kernel accept queue of the control API's listening socket."""
 TICK_S = 1.0
 """How often the dead man's switch and auto-resume are checked."""
 
@@ -106,6 +115,7 @@ def run_orchestrator(
         tokens,
         registry=registry,
         max_body_bytes=orch.max_body_bytes,
+        body_timeout_s=orch.body_timeout_s,
         background_interval_s=TICK_S,
     )
     logger.info(
@@ -119,8 +129,18 @@ def run_orchestrator(
             "deadman_window_s": service.heartbeat_monitor.window_s,
         },
     )
-    server = uvicorn.Server(
-        uvicorn.Config(app, log_config=None, access_log=False, lifespan="on", timeout_keep_alive=30)
+    soft, _hard = raise_fd_limit()
+    guard = ConnectionGuard(connection_cap(orch.max_connections, soft), orch.header_timeout_s)
+    server = GuardedServer(
+        uvicorn.Config(
+            app,
+            log_config=None,
+            access_log=False,
+            lifespan="on",
+            timeout_keep_alive=30,
+            http=guarded_protocol(guard),
+            backlog=ACCEPT_BURST,
+        )
     )
     try:
         server.run(sockets=[sock])
@@ -128,6 +148,22 @@ def run_orchestrator(
         service.close()
         sock.close()
     return EXIT_OK
+
+
+class GuardedServer(uvicorn.Server):
+    """uvicorn's server with a deep kernel accept queue but small accept bursts.
+
+    asyncio accepts up to `backlog` connections per loop turn before any of them reaches the
+    connection guard, and uses the same number for `listen()`: a small `backlog` keeps the
+    descriptors in use bounded, and listening again after start-up keeps a deep kernel queue
+    so a flood of connections waits there instead of in SYN retries.
+    """
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        """Start serving, then deepen the kernel accept queue of every listening socket."""
+        await super().startup(sockets=sockets)
+        for sock in sockets or []:
+            sock.listen(LISTEN_BACKLOG)
 
 
 def listen_socket(host: str, port: int) -> socket.socket:
@@ -142,7 +178,7 @@ def listen_socket(host: str, port: int) -> socket.socket:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((host.strip("[]"), port))
-        sock.listen(2048)
+        sock.listen(LISTEN_BACKLOG)
     except OSError:
         sock.close()
         raise
