@@ -15,14 +15,16 @@ from collections.abc import Callable
 from functools import cache
 from importlib.metadata import EntryPoint, entry_points
 from pathlib import Path
-from typing import Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
 
-from arbqos.config import ConfigManager, LoadedConfig, load_config, redact
+from arbqos.config import LoadedConfig, load_config, redact
 from arbqos.errors import ConfigError, ExitCode
-from arbqos.log import configure_logging
 from arbqos.vocab import Service
+
+if TYPE_CHECKING:
+    from arbqos.daemon import ServiceMain
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -63,30 +65,18 @@ def load_or_exit(config_dir: Path, overrides: tuple[str, ...]) -> LoadedConfig:
         sys.exit(ExitCode.BAD_INPUT)
 
 
-ServiceMain = Callable[..., int]
-"""`run_x(manager, *, registry, env, **flags) -> exit code` of a long-running service."""
-
-
 def _run_service(
     service: Service,
     run: ServiceMain,
     config_dir: Path,
     overrides: tuple[str, ...],
-    **kwargs: Any,
+    **flags: Any,
 ) -> NoReturn:
-    """Configure logging, load the config (exit 2 on errors), run the service, exit with it."""
-    from prometheus_client import CollectorRegistry
+    """Run a long-running command in the service scaffold (`arbqos.daemon`); exit with its code."""
+    from arbqos.daemon import launch
 
-    configure_logging()
-    registry = CollectorRegistry()
-    try:
-        manager = ConfigManager.load(
-            config_dir, env=os.environ, overrides=overrides, service=service, registry=registry
-        )
-    except ConfigError as err:
-        click.echo(str(err), err=True)
-        sys.exit(ExitCode.BAD_INPUT)
-    sys.exit(run(manager, registry=registry, env=os.environ, **kwargs))
+    code = launch(service, run, config_dir=config_dir, overrides=overrides, env=os.environ, **flags)
+    sys.exit(code)
 
 
 @cache

@@ -2,38 +2,15 @@
 
 from __future__ import annotations
 
-import logging
-import threading
 from collections.abc import Callable
 from typing import Any
 
-from prometheus_client import CollectorRegistry, make_asgi_app, start_http_server
+from prometheus_client import CollectorRegistry, make_asgi_app
 
-from arbqos.net import is_loopback
+from arbqos.daemon.listen import MetricsServer, serve_metrics
 
-logger = logging.getLogger(__name__)
-
-
-class Exporter:
-    """A running `/metrics` HTTP server; `close()` stops it."""
-
-    def __init__(self, server: Any, thread: threading.Thread) -> None:
-        self._server = server
-        self._thread = thread
-        self.host: str = server.server_address[0]
-        self.port: int = int(server.server_address[1])
-
-    @property
-    def url(self) -> str:
-        """The scrape URL."""
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"http://{host}:{self.port}/metrics"
-
-    def close(self) -> None:
-        """Stop serving and release the port."""
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=5.0)
+Exporter = MetricsServer
+"""A running `/metrics` HTTP server; `close()` stops it."""
 
 
 def start_exporter(
@@ -45,18 +22,21 @@ def start_exporter(
 ) -> Exporter:
     """Serve `registry` on `http://host:port/metrics` from a daemon thread (port 0 = any free).
 
+    The same loopback rule as the arbqos services (`arbqos.daemon`); the engine allows a
+    non-loopback host with `allow_non_loopback=True`.
+
     Raises:
-        ValueError: `host` is not a loopback address and `allow_non_loopback` is False.
+        ValueError: `host` is not a loopback address and `allow_non_loopback` is False
+            (an `arbqos.daemon.BindRefused`).
+        OSError: the port cannot be bound.
     """
-    if not allow_non_loopback and not is_loopback(host):
-        raise ValueError(
-            f"refusing to expose metrics on non-loopback host {host!r}: bind 127.0.0.1 and let "
-            "Prometheus scrape locally, or pass allow_non_loopback=True on a trusted network"
-        )
-    server, thread = start_http_server(port, addr=host, registry=registry)
-    exporter = Exporter(server, thread)
-    logger.info("metrics exporter listening on %s", exporter.url, extra={"port": exporter.port})
-    return exporter
+    return serve_metrics(
+        registry,
+        host=host,
+        port=port,
+        allow_non_loopback=allow_non_loopback,
+        fix="pass allow_non_loopback=True on a trusted network",
+    )
 
 
 def make_metrics_app(registry: CollectorRegistry) -> Callable[..., Any]:

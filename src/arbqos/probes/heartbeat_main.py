@@ -5,17 +5,17 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import signal
-import sys
 from collections.abc import Mapping
 from pathlib import Path
 
 import httpx
-from prometheus_client import CollectorRegistry, start_http_server
+from prometheus_client import CollectorRegistry
 
 from arbqos.clock import SystemClock
 from arbqos.config.manager import ConfigManager
 from arbqos.config.schema import ArbqosConfig
+from arbqos.daemon import Daemon
+from arbqos.errors import ExitCode
 from arbqos.eventlog import EventLog
 from arbqos.probes.audit import parse_lines
 from arbqos.probes.base import ProbeRunner
@@ -23,7 +23,7 @@ from arbqos.probes.heartbeat import Heartbeat
 from arbqos.probes.report import OrchestratorReporter
 from arbqos.probes.targets import PROBERS, build_targets
 from arbqos.registry.local import RuntimeRegistry
-from arbqos.tokens import read_pause_token
+from arbqos.vocab import Service
 
 logger = logging.getLogger(__name__)
 
@@ -72,19 +72,17 @@ def run_heartbeat(
 ) -> int:
     """Run the heartbeat until SIGTERM/SIGINT (exit 0), or one tick with `once` (0 all ok, else 1).
 
-    SIGHUP reloads the configuration; a valid, changed one applies from the next tick.
+    SIGHUP reloads the configuration; a valid, changed one applies from the next tick. Exit 2
+    on unusable settings (token file, /metrics off loopback without the allowance), 1 when
+    /metrics cannot be served.
     """
-    try:
-        token = read_pause_token(env) if manager.config.heartbeat.report_to_orchestrator else None
-    except ValueError as err:
-        print(f"arbqos heartbeat: {err}", file=sys.stderr)
-        return 2
-    return asyncio.run(_main(manager, registry=registry, once=once, token=token))
+    daemon = Daemon(Service.HEARTBEAT, manager, registry=registry, env=env)
+    return daemon.run(lambda: _main(daemon, once=once))
 
 
-async def _main(
-    manager: ConfigManager, *, registry: CollectorRegistry, once: bool, token: str | None
-) -> int:
+async def _main(daemon: Daemon, *, once: bool) -> int:
+    manager, registry = daemon.manager, daemon.registry
+    token = daemon.pause_token() if manager.config.heartbeat.report_to_orchestrator else None
     cfg = manager.config
     clock = SystemClock()
     log_path = Path(cfg.heartbeat.log_path)
@@ -121,7 +119,7 @@ async def _main(
         try:
             if once:
                 return await _once(heartbeat, reporter)
-            return await _forever(manager, registry, heartbeat, http, token, log, runtime)
+            return await _forever(daemon, heartbeat, http, token, log, runtime)
         finally:
             if isinstance(heartbeat.reporter, OrchestratorReporter):
                 if not once:
@@ -139,48 +137,32 @@ async def _once(heartbeat: Heartbeat, reporter: OrchestratorReporter | None) -> 
 
 
 async def _forever(
-    manager: ConfigManager,
-    registry: CollectorRegistry,
+    daemon: Daemon,
     heartbeat: Heartbeat,
     http: httpx.AsyncClient,
     token: str | None,
     log: EventLog,
     runtime: RuntimeRegistry,
 ) -> int:
+    manager = daemon.manager
     cfg = manager.config
-    try:
-        server, _thread = start_http_server(
-            cfg.heartbeat.metrics_port, addr=cfg.heartbeat.host, registry=registry
-        )
-    except OSError as err:
-        logger.error(
-            "cannot serve /metrics on %s:%d: %s; change heartbeat.metrics_port or stop the other "
-            "process",
-            cfg.heartbeat.host,
-            cfg.heartbeat.metrics_port,
-            err,
-        )
-        return 1
-    loop = asyncio.get_running_loop()
     stop, wake = asyncio.Event(), asyncio.Event()
 
     def terminate() -> None:
         stop.set()
         wake.set()
 
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, terminate)
-    loop.add_signal_handler(signal.SIGHUP, wake.set)
-    logger.info(
-        "heartbeat started",
-        extra={
-            "interval_s": cfg.heartbeat.interval_s,
-            "targets": [t.name for t in heartbeat.targets],
-            "first_tick": heartbeat.first_tick,
-            "config_hash": manager.hash,
-        },
+    metrics = daemon.serve_metrics(
+        host=cfg.heartbeat.host, port=cfg.heartbeat.metrics_port, section="heartbeat"
     )
-    try:
+    with metrics, daemon.signals(stop=terminate, reload=wake.set):
+        daemon.started(
+            metrics_url=metrics.url,
+            stop_fields=lambda: {"last_tick": heartbeat.last_tick},
+            interval_s=cfg.heartbeat.interval_s,
+            targets=[t.name for t in heartbeat.targets],
+            first_tick=heartbeat.first_tick,
+        )
         origin: float | None = None
         while not stop.is_set():
             await heartbeat.run(stop=wake, origin=origin)
@@ -188,12 +170,7 @@ async def _forever(
                 break
             wake.clear()
             origin = await _reload(manager, heartbeat, http, token, log, runtime)
-    finally:
-        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
-            loop.remove_signal_handler(sig)
-        server.shutdown()
-    logger.info("heartbeat stopped", extra={"last_tick": heartbeat.last_tick})
-    return 0
+    return ExitCode.OK
 
 
 async def _reload(
