@@ -6,6 +6,8 @@ import json
 import logging
 import math
 import sys
+import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
@@ -66,10 +68,58 @@ class JsonFormatter(logging.Formatter):
         return json_line(payload)
 
 
+class RepeatLimiter(logging.Filter):
+    """Let at most `burst` records of one kind through per `window_s`; count the rest.
+
+    A kind is (logger, level, message template), so a flood of one warning (a client hammering
+    the API with bad requests, a dead endpoint failing every call) cannot fill the disk, while
+    distinct messages all pass. The first record let through after a suppression carries
+    `suppressed_repeats` with how many were dropped.
+    """
+
+    def __init__(
+        self,
+        burst: int = 20,
+        window_s: float = 60.0,
+        clock: Callable[[], float] = time.monotonic,
+        max_kinds: int = 10_000,
+    ) -> None:
+        super().__init__()
+        self.burst = burst
+        self.window_s = window_s
+        self._clock = clock
+        self._max_kinds = max_kinds
+        self._seen: dict[tuple[str, int, str], list[float]] = {}
+        """kind -> [window start, count in window, suppressed since last pass]"""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """True when the record may be emitted."""
+        kind = (record.name, record.levelno, str(record.msg))
+        now = self._clock()
+        entry = self._seen.get(kind)
+        if entry is None or now - entry[0] >= self.window_s:
+            suppressed = int(entry[2]) if entry is not None else 0
+            if entry is None and len(self._seen) >= self._max_kinds:
+                self._seen.clear()
+            self._seen[kind] = [now, 1.0, 0.0]
+            if suppressed:
+                record.suppressed_repeats = suppressed
+            return True
+        if entry[1] < self.burst:
+            entry[1] += 1
+            return True
+        entry[2] += 1
+        return False
+
+
 def configure_logging(level: str = "info", stream: TextIO | None = None) -> None:
-    """Send every arbqos log record to `stream` (stderr by default) as JSON lines."""
+    """Send every arbqos log record to `stream` (stderr by default) as JSON lines.
+
+    Repeats of one message are rate-limited (`RepeatLimiter`) so a flood cannot fill the disk.
+    """
     handler = logging.StreamHandler(stream or sys.stderr)
     handler.setFormatter(JsonFormatter())
+    handler.addFilter(RepeatLimiter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())

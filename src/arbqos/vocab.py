@@ -65,6 +65,17 @@ class PauseSource(StrEnum):
     HEARTBEAT = "heartbeat"
     DEADMAN = "deadman"
     MANUAL = "manual"
+    SYSTEM = "system"
+    """The orchestrator's own integrity checks (state store, state lost at start)."""
+
+
+class SystemReason(StrEnum):
+    """Reasons the orchestrator pauses for on its own behalf (source `system`)."""
+
+    STATE_NOT_PERSISTED = "StateNotPersisted"
+    """The pause state could not be written to disk; it is kept in memory and retried."""
+    STATE_LOST = "StateLost"
+    """At start, acknowledged state was missing or unreadable; an admin must check and resume."""
 
 
 class Service(StrEnum):

@@ -20,7 +20,7 @@ async def test_pause_resume_workflow(orch: Orchestrator) -> None:
     assert first.json()["state"] == "paused"
     assert first.json()["changed"] is True
     again = await orch.pause("maintenance", detail="venue upgrade")
-    assert again.json() == {"state": "paused", "changed": False}
+    assert again.json() == {"state": "paused", "changed": False, "persisted": True}
 
     status = await orch.status()
     assert status["state"] == "paused"
@@ -198,3 +198,14 @@ async def test_auto_resume_is_off_by_default(orch: Orchestrator) -> None:
     assert orch.service.check_auto_resume() is False
     assert (await orch.status())["state"] == "paused"
     assert (await orch.resume()).json()["state"] == "running"
+
+
+async def test_api_docs_are_self_hosted_and_run_no_script(orch: Orchestrator) -> None:
+    page = await orch.client.get("/docs")
+    assert page.status_code == 200
+    html = page.text
+    assert "<script" not in html.lower()
+    assert "cdn" not in html.lower()
+    assert "/v1/pause" in html and "/v1/resume" in html
+    assert "default-src 'none'" in html
+    assert (await orch.client.get("/redoc")).status_code == 404

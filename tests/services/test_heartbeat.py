@@ -236,3 +236,18 @@ async def test_background_task_runs_the_deadman_on_the_real_clock(tmp_path: Path
         ]
     finally:
         service.close()
+
+
+async def test_old_or_future_reports_are_refused_naming_the_age(orch: Orchestrator) -> None:
+    report = heartbeat_report(orch.clock)
+    orch.clock.advance(31)
+    old = await orch.client.post("/v1/heartbeat", json=report, headers=PAUSE)
+    assert old.status_code == 422
+    assert old.json()["error"] == "stale_report"
+    assert "31.0 s old" in old.json()["message"]
+    ahead = heartbeat_report(orch.clock)
+    ahead["ts"] = "2030-01-01T00:00:00.000Z"
+    future = await orch.client.post("/v1/heartbeat", json=ahead, headers=PAUSE)
+    assert future.status_code == 422
+    assert "in the future" in future.json()["message"]
+    assert orch.service.heartbeat_monitor.status()["last_report"] is None

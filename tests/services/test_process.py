@@ -59,7 +59,7 @@ def test_kill_9_and_restart_keeps_pause_reasons_and_journal(tmp_path: Path) -> N
             paused = http.post(
                 "/v1/pause", json={"reason": "maintenance", "detail": "d"}, headers=ADMIN
             )
-            assert paused.json() == {"state": "paused", "changed": True}
+            assert paused.json() == {"state": "paused", "changed": True, "persisted": True}
             hook = http.post(
                 "/v1/alertmanager", json=am_payload([am_alert(venue="sx")]), headers=PAUSE
             )

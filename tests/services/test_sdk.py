@@ -13,7 +13,7 @@ import pytest
 import uvicorn
 from prometheus_client import CollectorRegistry
 
-from arbqos.clock import FakeClock, SystemClock
+from arbqos.clock import FakeClock, SystemClock, format_ts
 from arbqos.config import ArbqosConfig, EndpointsConfig, OrchestratorConfig
 from arbqos.errors import OrchestratorError
 from arbqos.sdk import AsyncOrchestratorClient, OrchestratorClient
@@ -107,7 +107,7 @@ async def test_async_client_workflow(served: str) -> None:
         assert await admin.resume() is True
         assert await bot.trading_allowed() is True
         report = {
-            "ts": "2026-11-26T00:00:00.000Z",
+            "ts": format_ts(SystemClock().now_utc()),
             "tick": 1,
             "config_hash": "c" * 64,
             "interval_s": 30,

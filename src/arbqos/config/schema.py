@@ -399,6 +399,14 @@ class OrchestratorConfig(Section):
     """How long the SDK reuses a status answer, seconds."""
     client_timeout_s: PositiveSeconds = 2.0
     """Timeout of one SDK call to the orchestrator, seconds."""
+    max_connections: Annotated[int, Field(ge=8, le=65536)] = 512
+    """Most open connections to the control API; beyond it the oldest idle one is closed."""
+    header_timeout_s: Annotated[float, Field(gt=0, le=300)] = 5.0
+    """A connection must send complete request headers within this, seconds."""
+    body_timeout_s: Annotated[float, Field(gt=0, le=300)] = 10.0
+    """A request body must arrive within this, seconds (else 408)."""
+    journal_retention_days: Annotated[float, Field(gt=0)] = 30.0
+    """Journal rows older than this are deleted (hourly and at start), days."""
 
 
 class AlertingConfig(Section):

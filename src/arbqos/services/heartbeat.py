@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from arbqos.clock import Clock, format_ts
+from arbqos.errors import ArbqosError
 from arbqos.registry import RuntimeRegistry
 from arbqos.services.control import PauseControl, Unit
 from arbqos.services.models import HeartbeatReport
@@ -16,6 +17,12 @@ from arbqos.vocab import AlertName, Chain, PauseSource
 logger = logging.getLogger(__name__)
 
 DEADMAN_KEY = (PauseSource.DEADMAN, AlertName.HEARTBEAT_STALE)
+MIN_REPORT_AGE_LIMIT_S = 5.0
+"""A report is taken when its `ts` is within max(its interval, this) of the orchestrator's clock."""
+
+
+class StaleReport(ArbqosError):
+    """A heartbeat report too old (or too far in the future) to describe the present."""
 
 
 @dataclass(frozen=True)
@@ -25,6 +32,7 @@ class HeartbeatOutcome:
     state: str
     changed: bool
     down: list[str]
+    persisted: bool = True
 
 
 class HeartbeatMonitor:
@@ -59,7 +67,21 @@ class HeartbeatMonitor:
         self._drift_logged: set[str] = set()
 
     async def report(self, report: HeartbeatReport, actor: Actor) -> HeartbeatOutcome:
-        """Update the registry, then pause or recover per rule; feeds the dead man's switch."""
+        """Update the registry, then pause or recover per rule; feeds the dead man's switch.
+
+        Raises:
+            StaleReport: the report is older (or further ahead) than one heartbeat interval; an
+                old "all healthy" must never lift a pause, nor keep the dead man's switch quiet.
+        """
+        age_s = (self._clock.now_utc() - report.ts).total_seconds()
+        limit_s = max(report.interval_s, MIN_REPORT_AGE_LIMIT_S)
+        if abs(age_s) > limit_s:
+            when = "old" if age_s > 0 else "in the future"
+            raise StaleReport(
+                f"heartbeat report of tick {report.tick} is {abs(age_s):.1f} s {when} (ts "
+                f"{format_ts(report.ts)}); reports are taken within one interval ({limit_s:g} s): "
+                "check the clocks of both hosts"
+            )
         for body in report.chains.values():
             await self._runtime.set_chain_health(body.to_health())
         checks = {name: _check(report, chain, flag) for name, chain, flag in RULES}
@@ -98,7 +120,7 @@ class HeartbeatMonitor:
             "config_hash": report.config_hash,
             "down": down,
         }
-        return HeartbeatOutcome(self._control.state.value, changed, down)
+        return HeartbeatOutcome(self._control.state.value, changed, down, unit.persisted)
 
     def check_deadman(self) -> bool:
         """Pause when no report arrived within the window; return True when it paused now."""

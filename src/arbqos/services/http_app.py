@@ -11,15 +11,17 @@ from typing import Annotated, Any, Literal
 
 from fastapi import Depends, FastAPI, Path, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from arbqos import __version__
 from arbqos.clock import Clock, SystemClock
+from arbqos.services.apidocs import render_docs
 from arbqos.services.auth import Tokens
-from arbqos.services.control import ResumeRefused
+from arbqos.services.control import ResumeRefused, StateNotPersisted
+from arbqos.services.heartbeat import StaleReport
 from arbqos.services.limits import BodyLimit, error_response
 from arbqos.services.models import (
     AlertmanagerPayload,
@@ -38,12 +40,13 @@ from arbqos.services.models import (
 )
 from arbqos.services.service import ControlService
 from arbqos.services.state import Actor
+from arbqos.services.store import StateStoreError
 from arbqos.vocab import Chain
 
 logger = logging.getLogger(__name__)
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
-    code: {"model": ErrorResponse} for code in (400, 401, 403, 413, 415, 422)
+    code: {"model": ErrorResponse} for code in (400, 401, 403, 413, 415, 422, 503)
 }
 
 
@@ -63,6 +66,7 @@ def create_app(
     *,
     registry: CollectorRegistry,
     max_body_bytes: int,
+    body_timeout_s: float = 10.0,
     clock: Clock | None = None,
     background_interval_s: float | None = None,
 ) -> FastAPI:
@@ -87,16 +91,29 @@ def create_app(
         version=__version__,
         description="Pause state, Alertmanager webhook, heartbeat intake and RuntimeRegistry host.",
         lifespan=lifespan,
+        docs_url=None,  # self-hosted below: no third-party script on a page that takes tokens
+        redoc_url=None,
     )
-    app.add_middleware(BodyLimit, max_body_bytes=max_body_bytes)
+    app.add_middleware(BodyLimit, max_body_bytes=max_body_bytes, timeout_s=body_timeout_s)
     _install_error_handlers(app)
     pause_scope = Depends(_scope_dependency(tokens, "pause"))
     admin_scope = Depends(_scope_dependency(tokens, "admin"))
 
-    @app.get("/healthz", tags=["ops"])
-    async def healthz() -> dict[str, str]:
-        """Liveness: the process answers."""
-        return {"status": "ok"}
+    @app.get("/healthz", tags=["ops"], responses={503: {"model": ErrorResponse}})
+    async def healthz() -> JSONResponse:
+        """Health: 200 `ok`, or 503 naming what is wrong (e.g. the state cannot be stored)."""
+        problems = service.health()
+        if problems:
+            return JSONResponse(
+                {"status": "unhealthy", "problems": problems, "state": service.control.state},
+                status_code=503,
+            )
+        return JSONResponse({"status": "ok"})
+
+    @app.get("/docs", tags=["ops"], response_class=HTMLResponse, include_in_schema=False)
+    async def docs() -> HTMLResponse:
+        """The API described as plain HTML (no script, no CDN)."""
+        return HTMLResponse(render_docs(app.openapi()))
 
     @app.get("/metrics", tags=["ops"], response_class=Response)
     async def metrics() -> Response:
@@ -112,7 +129,11 @@ def create_app(
     async def pause(body: PauseRequest, actor: Actor = pause_scope) -> dict[str, Any]:
         """Pause trading for (source, reason); idempotent (`changed: false` when already active)."""
         outcome = service.pause(body.source, body.reason, body.detail, actor)
-        return {"state": outcome.state.value, "changed": outcome.changed}
+        return {
+            "state": outcome.state.value,
+            "changed": outcome.changed,
+            "persisted": outcome.persisted,
+        }
 
     @app.post(
         "/v1/resume",
@@ -138,12 +159,16 @@ def create_app(
     async def alertmanager(body: AlertmanagerPayload, actor: Actor = pause_scope) -> dict[str, Any]:
         """Alertmanager webhook (version 4): firing `action="pause"` alerts pause."""
         results = service.alertmanager(body, actor)
+        if not service.alerts.persisted:
+            raise _not_persisted(service, "the alerts were applied in memory (fail closed)")
         return {"state": service.control.state.value, "results": [vars(r) for r in results]}
 
     @app.post("/v1/heartbeat", response_model=HeartbeatResponse, responses=_ERRORS, tags=["intake"])
     async def heartbeat(body: HeartbeatReport, actor: Actor = pause_scope) -> dict[str, Any]:
         """Heartbeat tick: updates the registry, pauses on a down chain, feeds the deadman."""
         outcome = await service.heartbeat(body, actor)
+        if not outcome.persisted:
+            raise _not_persisted(service, "the report was applied in memory (fail closed)")
         return {"state": outcome.state, "changed": outcome.changed, "down": outcome.down}
 
     @app.get("/v1/registry", tags=["registry"])
@@ -182,6 +207,16 @@ def create_app(
         return {"entries": service.journal(limit, kind)}
 
     return app
+
+
+def _not_persisted(service: ControlService, what: str) -> ApiError:
+    """The 503 for a request whose changes could not be written to disk."""
+    return ApiError(
+        503,
+        "state_not_persisted",
+        f"{what}, but the pause state cannot be written to disk ({service.control.store_error}); "
+        f"trading is {service.control.state.value}; retry later",
+    )
 
 
 async def _periodic(service: ControlService, clock: Clock, interval_s: float) -> None:
@@ -274,9 +309,21 @@ def _install_error_handlers(app: FastAPI) -> None:
         message = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
         return error_response(exc.status_code, f"http_{exc.status_code}", message, exc.headers)
 
+    @app.exception_handler(StaleReport)
+    async def stale_report(_: Request, exc: StaleReport) -> JSONResponse:
+        return error_response(422, "stale_report", str(exc))
+
+    @app.exception_handler(StateNotPersisted)
+    async def not_persisted(_: Request, exc: StateNotPersisted) -> JSONResponse:
+        return error_response(503, "state_not_persisted", str(exc))
+
     @app.exception_handler(sqlite3.Error)
-    async def storage_error(_: Request, exc: sqlite3.Error) -> JSONResponse:
-        logger.exception("state store failed", exc_info=exc)
+    @app.exception_handler(StateStoreError)
+    async def storage_error(_: Request, exc: Exception) -> JSONResponse:
+        logger.error("state store failed: %s", exc)
         return error_response(
-            503, "state_store_failed", "the pause state could not be persisted; check the state dir"
+            503,
+            "state_store_failed",
+            f"the pause state store failed ({exc}); trading is paused while it cannot be "
+            "stored; check the state dir",
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping
 from email.message import Message as MimeMessage
 
@@ -28,9 +29,10 @@ class BodyLimit:
     before anything is read. A non-empty body must be JSON (415 otherwise).
     """
 
-    def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_body_bytes: int, timeout_s: float = 10.0) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
+        self.timeout_s = timeout_s
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Buffer and check the body of POST/PUT/PATCH requests."""
@@ -52,15 +54,25 @@ class BodyLimit:
                 return
         body = bytearray()
         more = True
-        while more:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                return
-            body += message.get("body", b"")
-            if len(body) > self.max_body_bytes:
-                await self._too_large(scope, receive, send)
-                return
-            more = bool(message.get("more_body", False))
+        try:
+            async with asyncio.timeout(self.timeout_s):
+                while more:
+                    message = await receive()
+                    if message["type"] == "http.disconnect":
+                        return
+                    body += message.get("body", b"")
+                    if len(body) > self.max_body_bytes:
+                        await self._too_large(scope, receive, send)
+                        return
+                    more = bool(message.get("more_body", False))
+        except TimeoutError:
+            await error_response(
+                408,
+                "body_timeout",
+                f"the request body did not arrive within {self.timeout_s:g} s "
+                "(orchestrator.body_timeout_s); send it at once",
+            )(scope, receive, send)
+            return
         if body and not _is_json(headers.get(b"content-type", b"")):
             await error_response(
                 415,

@@ -221,6 +221,8 @@ class PauseResponse(BaseModel):
 
     state: Literal["running", "paused"]
     changed: bool
+    persisted: bool = True
+    """False when the change holds in memory only (the store failed; retried every second)."""
 
 
 class ResumeResponse(PauseResponse):

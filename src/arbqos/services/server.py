@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import socket
 import sqlite3
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -17,6 +18,13 @@ from arbqos.daemon import Daemon, ListenFailed, StartupRefused, http_url, loopba
 from arbqos.daemon import listen_socket as listen_socket
 from arbqos.errors import ExitCode
 from arbqos.services.auth import Tokens, load_tokens
+from arbqos.services.connections import (
+    ACCEPT_BURST,
+    ConnectionGuard,
+    connection_cap,
+    guarded_protocol,
+    raise_fd_limit,
+)
 from arbqos.services.http_app import create_app
 from arbqos.services.service import ControlService
 from arbqos.vocab import Service
@@ -25,6 +33,8 @@ logger = logging.getLogger(__name__)
 
 TICK_S = 1.0
 """How often the dead man's switch and auto-resume are checked."""
+LISTEN_BACKLOG = 2048
+"""Kernel accept queue of the control API's listening socket."""
 
 
 def check_tokens(tokens: Tokens, host: str) -> str | None:
@@ -83,11 +93,20 @@ async def _serve(
             tokens,
             registry=daemon.registry,
             max_body_bytes=orch.max_body_bytes,
+            body_timeout_s=orch.body_timeout_s,
             background_interval_s=TICK_S,
         )
+        soft, _hard = raise_fd_limit()
+        guard = ConnectionGuard(connection_cap(orch.max_connections, soft), orch.header_timeout_s)
         server = _Server(
             uvicorn.Config(
-                app, log_config=None, access_log=False, lifespan="on", timeout_keep_alive=30
+                app,
+                log_config=None,
+                access_log=False,
+                lifespan="on",
+                timeout_keep_alive=30,
+                http=guarded_protocol(guard),
+                backlog=ACCEPT_BURST,
             )
         )
         listening = sock.getsockname()
@@ -136,11 +155,21 @@ def _control_service(daemon: Daemon, directory: Path) -> Iterator[ControlService
 
 
 class _Server(uvicorn.Server):
-    """uvicorn without its own signal handling: `Daemon.signals` owns SIGTERM, SIGINT, SIGHUP.
+    """uvicorn without its own signal handling, with small accept bursts over a deep queue.
 
-    uvicorn would re-raise a captured SIGTERM after shutting down, so the process would end by
-    the signal (exit 143) before the pause state is closed.
+    `Daemon.signals` owns SIGTERM, SIGINT and SIGHUP: uvicorn would re-raise a captured
+    SIGTERM after shutting down, so the process would end by the signal (exit 143) before the
+    pause state is closed. asyncio accepts up to `backlog` connections per loop turn before any
+    of them reaches the connection guard, and uses the same number for `listen()`: a small
+    `backlog` keeps the descriptors in use bounded, and listening again once serving keeps a
+    deep kernel queue, so a flood of connections waits there instead of in SYN retries.
     """
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        """Start serving, then deepen the kernel accept queue of every listening socket."""
+        await super().startup(sockets=sockets)
+        for sock in sockets or []:
+            sock.listen(LISTEN_BACKLOG)
 
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:

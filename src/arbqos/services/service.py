@@ -21,7 +21,10 @@ from arbqos.services.models import (
     HeartbeatReport,
 )
 from arbqos.services.state import Actor
-from arbqos.services.store import StateStore
+from arbqos.services.statedir import OpenedState, open_state
+
+PRUNE_EVERY_S = 3600.0
+"""How often old journal rows and alert instances are pruned (also at start)."""
 
 
 class ControlService:
@@ -42,8 +45,11 @@ class ControlService:
         *,
         config_hash: str,
         event_log: EventLog | None = None,
+        state: OpenedState | None = None,
     ) -> None:
         self.control = control
+        self._state = state
+        self._pruned_at = control.clock.monotonic()
         self.alerts = alerts
         self.heartbeat_monitor = heartbeat
         self.runtime = runtime
@@ -64,13 +70,20 @@ class ControlService:
     ) -> ControlService:
         """Wire the store, state machine, intakes and registry from the validated config."""
         orch = config.orchestrator
-        control = PauseControl(
-            StateStore(state_dir),
-            clock=clock,
-            registry=registry,
-            auto_resume=orch.auto_resume,
-            auto_resume_grace_s=orch.auto_resume_grace_s,
-        )
+        opened = open_state(state_dir, stamp=clock.now_utc().strftime("%Y%m%dT%H%M%SZ"))
+        try:
+            control = PauseControl(
+                opened.store,
+                clock=clock,
+                registry=registry,
+                auto_resume=orch.auto_resume,
+                auto_resume_grace_s=orch.auto_resume_grace_s,
+                lost=opened.lost,
+                journal_retention_days=orch.journal_retention_days,
+            )
+        except BaseException:
+            opened.close()
+            raise
         runtime = RuntimeRegistry(registry, config_hash=config_hash, config_sources=config_sources)
         event_log = None
         if alert_log_path is not None:
@@ -85,11 +98,16 @@ class ControlService:
         )
         return cls(
             control,
-            AlertIntake(control, event_log),
+            AlertIntake(
+                control,
+                event_log,
+                same_occurrence_s=max(2.0, 2 * config.alerting.evaluation_interval_s),
+            ),
             monitor,
             runtime,
             config_hash=config_hash,
             event_log=event_log,
+            state=opened,
         )
 
     def status(self) -> dict[str, Any]:
@@ -123,9 +141,18 @@ class ControlService:
         return self.control.check_auto_resume()
 
     def tick(self) -> None:
-        """Run the periodic checks (the background task calls this)."""
+        """Run the periodic checks (the background task calls this every second)."""
+        self.control.flush()
         self.check_deadman()
         self.check_auto_resume()
+        now = self.control.clock.monotonic()
+        if now - self._pruned_at >= PRUNE_EVERY_S:
+            self._pruned_at = now
+            self.control.prune()
+
+    def health(self) -> list[str]:
+        """What makes the orchestrator unhealthy right now (empty: healthy)."""
+        return self.control.health()
 
     async def put_chain(self, chain: str, body: ChainHealthBody, actor: Actor) -> None:
         """Record one chain's health in the registry (journaled)."""
@@ -154,7 +181,10 @@ class ControlService:
         return self.control.store.journal(limit, kind)
 
     def close(self) -> None:
-        """Close the database and the event log."""
-        self.control.store.close()
+        """Close the database, release the state dir and close the event log."""
+        if self._state is not None:
+            self._state.close()
+        else:
+            self.control.store.close()
         if self._event_log is not None:
             self._event_log.close()

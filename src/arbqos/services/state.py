@@ -10,13 +10,17 @@ from enum import StrEnum
 from typing import Any, Literal
 
 from arbqos.clock import format_ts
-from arbqos.vocab import AlertName, PauseSource
+from arbqos.vocab import AlertName, PauseSource, SystemReason
 
 Scope = Literal["admin", "pause", "system"]
 """Who acted: the token scope of the caller, or `system` for the orchestrator's own timers."""
 
 LATCHED_SOURCES: frozenset[PauseSource] = frozenset({PauseSource.MANUAL, PauseSource.GUARD})
 """Reasons a human clears with resume; they never become inactive on their own."""
+LATCHED_REASONS: frozenset[tuple[str, str]] = frozenset(
+    {(PauseSource.SYSTEM, SystemReason.STATE_LOST)}
+)
+"""Further reasons only a human clears: state lost at start must be checked by a person."""
 AUTOMATIC_SOURCES: frozenset[PauseSource] = frozenset(
     {PauseSource.ALERT, PauseSource.HEARTBEAT, PauseSource.DEADMAN}
 )
@@ -72,8 +76,8 @@ class Reason:
 
     @property
     def latched(self) -> bool:
-        """True when only a human clears it (manual and guard pauses)."""
-        return self.source in LATCHED_SOURCES
+        """True when only a human clears it (manual and guard pauses, state lost at start)."""
+        return self.source in LATCHED_SOURCES or self.key in LATCHED_REASONS
 
     def to_json(self) -> dict[str, Any]:
         """Return the `/v1/status` form of the reason."""

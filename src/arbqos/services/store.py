@@ -1,21 +1,42 @@
-"""SQLite persistence of the pause state, alert instances and the append-only journal."""
+"""SQLite persistence of the pause state, alert instances and the append-only journal.
+
+Durability: `journal_mode=DELETE` with `synchronous=FULL`, so a committed transaction is in the
+one database file before the orchestrator answers: a kill -9, a power cut or a copy of that
+single file can never lose an acknowledged pause (with WAL, a restore without its `-wal` file
+could). Every failure of the database or the disk surfaces as `StateStoreError`, which the
+pause state machine turns into a fail-closed pause (see `arbqos.services.control`).
+"""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from arbqos.clock import format_ts, parse_ts
+from arbqos.errors import ArbqosError, ExitCode
 from arbqos.services.state import Actor, Reason, State
 
 SCHEMA_VERSION = 1
 DB_NAME = "orchestrator.sqlite3"
+T = TypeVar("T")
+
+
+class StateStoreError(ArbqosError):
+    """The database or the disk under it failed (full, read-only, deleted, corrupt)."""
+
+
+class StateUnreadable(ArbqosError):
+    """A row of the database holds a value arbqos cannot read; the message names it."""
+
+    exit_code = ExitCode.BAD_INPUT
+
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -31,6 +52,7 @@ CREATE TABLE IF NOT EXISTS journal (
     detail TEXT NOT NULL, state_before TEXT NOT NULL, state_after TEXT NOT NULL,
     changed INTEGER NOT NULL, data TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS journal_kind ON journal (kind, id);
+CREATE INDEX IF NOT EXISTS journal_ts ON journal (ts);
 """
 
 
@@ -103,63 +125,171 @@ class PersistedState:
 class StateStore:
     """The orchestrator's durable state in `state_dir/orchestrator.sqlite3`.
 
-    WAL journal with `synchronous=FULL`: a transaction is on disk when `transaction()` exits,
-    so an answer sent after it survives a kill -9 or a power cut.
+    A transaction is on disk when `transaction()` exits. Each commit that changed the pause
+    state bumps `generation`; `on_commit(generation)` then runs (the state dir records it). A
+    database file deleted or replaced under the running process is detected after the next
+    commit (its inode changed) and reported as `StateStoreError`; `reopen()` recreates it.
     """
 
-    def __init__(self, state_dir: Path) -> None:
+    def __init__(self, state_dir: Path, *, instance: str = "") -> None:
         state_dir.mkdir(parents=True, exist_ok=True)
         self.path = state_dir / DB_NAME
-        self._conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-        self._conn.execute("PRAGMA journal_mode=WAL")
-        self._conn.execute("PRAGMA synchronous=FULL")
-        self._conn.execute("PRAGMA busy_timeout=5000")
-        self._conn.executescript(_SCHEMA)
-        self._conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+        self.instance = instance
+        self.on_commit: Callable[[int], None] | None = None
+        self._changed = False
+        self._suppressed_cache: str | None = None
+        self._identity: tuple[int, int] | None = None
+        self._conn = self._connect()
+
+    def _connect(self) -> sqlite3.Connection:
+        try:
+            conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            conn.execute("PRAGMA journal_mode=DELETE")
+            conn.execute("PRAGMA synchronous=FULL")
+            conn.execute("PRAGMA busy_timeout=5000")
+            version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+            if version > SCHEMA_VERSION:
+                conn.close()
+                raise StateUnreadable(
+                    f"{self.path} has schema version {version}, newer than this arbqos "
+                    f"understands ({SCHEMA_VERSION}); run the arbqos version that wrote it"
+                )
+            conn.executescript(_SCHEMA)
+            conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+            if self.instance:
+                conn.execute("INSERT OR IGNORE INTO meta VALUES ('instance', ?)", (self.instance,))
+        except sqlite3.Error as err:
+            raise StateStoreError(f"{self.path}: {err}") from err
+        self._identity = _identity(self.path)
+        return conn
 
     def close(self) -> None:
         """Close the database."""
-        self._conn.close()
+        with contextlib.suppress(sqlite3.Error):
+            self._conn.close()
+
+    def reopen(self) -> None:
+        """Open the database file again (recreating it if it was deleted), then switch to it.
+
+        On failure the previous connection stays in use (it may still read a deleted file).
+        """
+        old, identity = self._conn, self._identity
+        try:
+            self._conn = self._connect()
+        except StateStoreError:
+            self._conn, self._identity = old, identity
+            raise
+        self._suppressed_cache = None
+        with contextlib.suppress(sqlite3.Error):
+            old.close()
+
+    @property
+    def generation(self) -> int:
+        """How many state-changing commits this database holds."""
+        return int(self._meta("generation") or 0)
+
+    @property
+    def stored_instance(self) -> str:
+        """The state dir identity recorded in the database (empty before it was recorded)."""
+        return self._meta("instance") or ""
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
-        """Group writes; commit (durably) on exit, roll back on an exception."""
-        self._conn.execute("BEGIN IMMEDIATE")
+        """Group writes; commit (durably) on exit, roll back on an exception.
+
+        Raises:
+            StateStoreError: the database or the disk failed; nothing of the block was kept.
+        """
+        self._changed = False
+        try:
+            self._conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as err:
+            raise StateStoreError(f"{self.path}: cannot begin a transaction: {err}") from err
         try:
             yield
-        except BaseException:
-            self._conn.execute("ROLLBACK")
+            if self._changed:
+                self._put_meta("generation", str(self.generation + 1))
+            self._conn.execute("COMMIT")
+        except BaseException as exc:
+            with contextlib.suppress(sqlite3.Error):
+                self._conn.execute("ROLLBACK")
+            self._suppressed_cache = None
+            if isinstance(exc, sqlite3.Error | OSError):
+                raise StateStoreError(f"{self.path}: {exc}") from exc
             raise
-        self._conn.execute("COMMIT")
+        if _identity(self.path) != self._identity:
+            raise StateStoreError(
+                f"{self.path} was deleted or replaced while the orchestrator ran; the state "
+                "is kept in memory and written again"
+            )
+        if self._changed and self.on_commit is not None:
+            try:
+                self.on_commit(self.generation)
+            except OSError as err:
+                raise StateStoreError(f"cannot record the state generation: {err}") from err
+
+    def integrity_problem(self) -> str | None:
+        """Run SQLite's quick check; return what is wrong, or None."""
+        try:
+            rows = self._conn.execute("PRAGMA quick_check").fetchall()
+        except sqlite3.Error as err:
+            return str(err)
+        problems = [str(row[0]) for row in rows if row[0] != "ok"]
+        return "; ".join(problems[:3]) or None
 
     def load(self) -> PersistedState:
-        """Read the persisted state (running with no reasons on a fresh database)."""
-        meta = dict(self._conn.execute("SELECT key, value FROM meta").fetchall())
+        """Read the persisted state (running with no reasons on a fresh database).
+
+        Raises:
+            StateUnreadable: a row holds a value that cannot be read (names table, row, value).
+        """
+        meta = dict(self._select("SELECT key, value FROM meta", ()))
         reasons = [
             Reason(
                 source=row[0],
                 name=row[1],
-                since=parse_ts(row[2]),
+                since=_read("reasons", row[:2], "since", row[2], parse_ts),
                 detail=row[3],
                 active=bool(row[4]),
-                inactive_since=parse_ts(row[5]) if row[5] else None,
+                inactive_since=_read("reasons", row[:2], "inactive_since", row[5], _opt_ts),
             )
-            for row in self._conn.execute(
-                "SELECT source, name, since, detail, active, inactive_since FROM reasons"
+            for row in self._select(
+                "SELECT source, name, since, detail, active, inactive_since FROM reasons", ()
             )
         ]
-        suppressed = {(s, n) for s, n in json.loads(meta.get("suppressed", "[]"))}
-        since = parse_ts(meta["since"]) if meta.get("since") else None
-        return PersistedState(State(meta.get("state", "running")), since, reasons, suppressed)
+        self._suppressed_cache = meta.get("suppressed")
+        suppressed = _read("meta", ("suppressed",), "value", meta.get("suppressed", "[]"), _pairs)
+        since = _read("meta", ("since",), "value", meta.get("since"), _opt_ts)
+        state = _read("meta", ("state",), "value", meta.get("state", "running"), State)
+        return PersistedState(state, since, reasons, suppressed)
 
-    def put_state(self, state: State, since: datetime) -> None:
+    def rewrite(self, state: PersistedState, rows: list[JournalEntry]) -> None:
+        """Replace the whole pause state with `state` and append `rows`, in one transaction."""
+        with self.transaction():
+            self._conn.execute("DELETE FROM reasons")
+            for reason in state.reasons:
+                self.put_reason(reason)
+            self.put_state(state.state, state.since)
+            self._suppressed_cache = None
+            self.put_suppressed(state.suppressed)
+            for row in rows:
+                self.append(row)
+            self._changed = True
+
+    def put_state(self, state: State, since: datetime | None) -> None:
         """Record the state and when it began."""
         self._put_meta("state", state.value)
-        self._put_meta("since", format_ts(since))
+        if since is not None:
+            self._put_meta("since", format_ts(since))
+        self._changed = True
 
     def put_suppressed(self, keys: set[tuple[str, str]]) -> None:
         """Record the reasons a forced resume suppressed until their signal recovers."""
-        self._put_meta("suppressed", json.dumps(sorted(keys)))
+        text = json.dumps(sorted(keys))
+        if text != self._suppressed_cache:
+            self._put_meta("suppressed", text)
+            self._suppressed_cache = text
+            self._changed = True
 
     def put_reason(self, reason: Reason) -> None:
         """Insert or replace one reason."""
@@ -174,26 +304,28 @@ class StateStore:
                 format_ts(reason.inactive_since) if reason.inactive_since else None,
             ),
         )
+        self._changed = True
 
     def delete_reason(self, key: tuple[str, str]) -> None:
         """Remove one reason."""
         self._conn.execute("DELETE FROM reasons WHERE source = ? AND name = ?", key)
+        self._changed = True
 
     def get_instance(self, fingerprint: str) -> AlertInstance | None:
         """Return the last notification seen for `fingerprint`."""
-        row = self._conn.execute(
+        rows = self._select(
             f"SELECT {_INSTANCE_COLUMNS} FROM alert_instances WHERE fingerprint = ?",  # noqa: S608
             (fingerprint,),
-        ).fetchone()
-        return AlertInstance.from_row(row) if row is not None else None
+        )
+        return AlertInstance.from_row(rows[0]) if rows else None
 
     def firing_instances(self, reason: str) -> list[AlertInstance]:
         """Return the firing, not overridden alert instances that pause for `reason`."""
-        rows = self._conn.execute(
+        rows = self._select(
             f"SELECT {_INSTANCE_COLUMNS} FROM alert_instances "  # noqa: S608
             "WHERE reason = ? AND status = 'firing' AND overridden = 0",
             (reason,),
-        ).fetchall()
+        )
         return [AlertInstance.from_row(row) for row in rows]
 
     def put_instance(self, instance: AlertInstance, now: datetime) -> None:
@@ -254,7 +386,7 @@ class StateStore:
         if kind is not None:
             query += " WHERE kind = ?"
             args = (kind, limit)
-        rows = self._conn.execute(query + " ORDER BY id DESC LIMIT ?", args).fetchall()
+        rows = self._select(query + " ORDER BY id DESC LIMIT ?", args)
         out = []
         for row in rows:
             item = dict(zip(_JOURNAL_COLUMNS, row, strict=True))
@@ -263,8 +395,56 @@ class StateStore:
             out.append(item)
         return out
 
+    def prune_journal(self, before: datetime) -> int:
+        """Delete journal rows older than `before`; return how many."""
+        cursor = self._conn.execute("DELETE FROM journal WHERE ts < ?", (format_ts(before),))
+        return cursor.rowcount
+
     def _put_meta(self, key: str, value: str) -> None:
         self._conn.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
+
+    def _meta(self, key: str) -> str | None:
+        rows = self._select("SELECT value FROM meta WHERE key = ?", (key,))
+        return str(rows[0][0]) if rows else None
+
+    def _select(self, query: str, args: tuple[Any, ...]) -> list[Any]:
+        """Run a read; a database failure is a StateStoreError."""
+        try:
+            return self._conn.execute(query, args).fetchall()
+        except sqlite3.Error as err:
+            raise StateStoreError(f"{self.path}: cannot read: {err}") from err
+
+
+def _identity(path: Path) -> tuple[int, int] | None:
+    """(device, inode) of the file at `path`, None when it is gone."""
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    return (stat.st_dev, stat.st_ino)
+
+
+def _opt_ts(value: str | None) -> datetime | None:
+    return parse_ts(value) if value else None
+
+
+def _pairs(text: str) -> set[tuple[str, str]]:
+    return {(str(source), str(name)) for source, name in json.loads(text)}
+
+
+def _read(
+    table: str, key: tuple[Any, ...], column: str, value: Any, parse: Callable[[Any], T]
+) -> T:
+    """Parse one stored value, or raise StateUnreadable naming where it is and what it holds."""
+    try:
+        return parse(value)
+    except (ValueError, TypeError) as err:
+        where = "/".join(str(part) for part in key)
+        raise StateUnreadable(
+            f"orchestrator state: {table}[{where}].{column} = {value!r} cannot be read ({err}); "
+            "move the database aside to start paused with the state marked lost, or restore a "
+            "good copy"
+        ) from err
 
 
 def prune_horizon(now: datetime) -> datetime:
