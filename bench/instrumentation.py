@@ -6,7 +6,9 @@ plus two guard events. The baseline makes the same nine prometheus_client calls 
 children with the same values; before timing, the bench checks that one lifecycle through
 each changes exactly the same series, so a metric added to the tracker cannot go unnoticed.
 The guard runs with a 1 s window so eviction works in steady state; its notifier points at a
-closed loopback port and is never triggered (no breach).
+closed loopback port and is never triggered (no breach). After timing, the bench checks that
+both guards evicted, never saturated and never tripped, so the figures are those of the
+steady-state path.
 
 Batches of each variant are interleaved in a freshly shuffled order every round (a fixed
 order lets one variant inherit the caches another left behind, always the same way) and
@@ -124,6 +126,18 @@ def check_same_calls(config: ArbqosConfig) -> None:
         )
 
 
+def check_steady_state(guards: list[QosGuard], fed: int) -> None:
+    """Exit unless every guard evicted, never hit `max_events` and never asked to pause."""
+    for guard in guards:
+        window = guard.bind("sx")
+        if guard.requests_sent or window.saturated or not len(window.result_times) < fed:
+            raise SystemExit(
+                f"the guard left its steady state ({guard.requests_sent} pause requests, "
+                f"{window.saturated} events dropped at max_events, {len(window.result_times)} "
+                f"of {fed} results in the window); the figures are not comparable"
+            )
+
+
 def timed_us(run: Callable[[int], None], n: int) -> float:
     """CPU microseconds (this thread) per iteration of one timed batch."""
     started = time.thread_time()
@@ -137,7 +151,7 @@ def main() -> None:
     check_same_calls(config)
     no_guard = ExecutionTracker(CollectorRegistry(), config, bank=2_000.0)
     notifier = PauseNotifier(f"http://127.0.0.1:{free_port()}", token="bench")
-    guard = QosGuard(config.exec, notifier)
+    guard, bare_guard = QosGuard(config.exec, notifier), QosGuard(config.exec, notifier)
     tracker = ExecutionTracker(
         CollectorRegistry(), config, clock=SystemClock(), bank=2_000.0, guard=guard
     )
@@ -145,7 +159,7 @@ def main() -> None:
         "baseline": bare(CollectorRegistry(), config),
         "tracked": tracked(tracker),
         "no_guard": tracked(no_guard),
-        "guard": guard_only(QosGuard(config.exec, notifier)),
+        "guard": guard_only(bare_guard),
     }
     for run in variants.values():  # warm up, fill the guard windows
         run(ORDERS)
@@ -157,8 +171,7 @@ def main() -> None:
         for name in order:
             samples[name].append(timed_us(variants[name], ORDERS))
     notifier.close(drain_timeout_s=0)
-    if guard.requests_sent:
-        raise SystemExit("the guard tripped during the benchmark; the figures are not comparable")
+    check_steady_state([guard, bare_guard], fed=ORDERS * (REPEATS + 1))
     us_per_order = statistics.median(samples["tracked"])
     baseline = statistics.median(samples["baseline"])
     guard_us = statistics.median(samples["guard"]) / 2

@@ -10,9 +10,9 @@ from prometheus_client import CollectorRegistry
 
 from arbqos.clock import FakeClock
 from arbqos.config.schema import ArbqosConfig, ExecConfig
-from arbqos.guard import QosGuard
+from arbqos.guard import RULES, QosGuard
 from arbqos.instrument import ExecutionTracker
-from arbqos.vocab import AlertName
+from arbqos.vocab import PAUSE_ALERTS, AlertName
 
 CFG = ExecConfig(
     fill_ratio_min=0.85, p95_accept_time_ms_max=2000, qos_window_s=300, min_orders_in_window=20
@@ -98,6 +98,13 @@ def test_venues_are_independent_and_time_eviction_recovers() -> None:
     assert guard.stats("azuro").fill_ratio == 1.0
     with pytest.raises(ValueError, match="unknown venue 'kalshi'"):
         guard.on_submit("kalshi", 1.0)
+
+
+def test_the_guard_rules_are_pausing_alerts_and_only_they_have_details() -> None:
+    assert set(RULES) <= PAUSE_ALERTS  # the orchestrator pauses on the guard's reasons
+    window = QosGuard(CFG, Recorder()).bind("sx")
+    with pytest.raises(ValueError, match="ArbRpcDown is not a rule of the QoS guard"):
+        window.detail(AlertName.RPC_DOWN)
 
 
 def test_tracker_drives_the_guard(registry: CollectorRegistry, fake_clock: FakeClock) -> None:

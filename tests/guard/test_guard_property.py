@@ -1,4 +1,4 @@
-"""The guard equals a brute-force recomputation on random event streams, trips included."""
+"""The guard and its rules equal a brute-force recomputation: statistics, trips and details."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from arbqos.config.schema import ExecConfig
-from arbqos.guard import QosGuard
+from arbqos.guard import QosGuard, QosRules
 from arbqos.vocab import AlertName
 
 VENUES = ("sx", "azuro")
@@ -24,6 +24,12 @@ class Recorder:
         self.requests.append((reason, detail))
 
 
+def nearest_rank_p95(values: list[float]) -> float | None:
+    """The smallest value with at least 95 % of the values at or below it (textbook)."""
+    ordered = sorted(values)
+    return next((v for i, v in enumerate(ordered, 1) if i * 100 >= 95 * len(ordered)), None)
+
+
 @dataclass
 class Brute:
     """Keeps every event forever and recomputes each statistic from scratch."""
@@ -35,6 +41,7 @@ class Brute:
     )
     active: set[tuple[str, str]] = field(default_factory=set)
     trips: list[tuple[str, str]] = field(default_factory=list)
+    details: list[str] = field(default_factory=list)
 
     def stats(self, venue: str, now: float) -> dict[str, object]:
         w = self.cfg.qos_window_s
@@ -44,9 +51,7 @@ class Brute:
         filled = sum(r[2] for r in results)
         accepts = sorted(r[3] for r in results if r[3] is not None)
         threshold = self.cfg.p95_accept_time_ms_max / 1000
-        p95 = None
-        if accepts:  # nearest rank, written independently of the guard's code
-            p95 = next(a for i, a in enumerate(accepts, 1) if i * 100 >= 95 * len(accepts))
+        p95 = nearest_rank_p95(accepts)  # written independently of the guard's code
         gate = len(submitted) >= self.cfg.min_orders_in_window
         ratio = filled / requested if requested else None
         return {
@@ -72,9 +77,25 @@ class Brute:
             if stats[key] and (venue, rule) not in self.active:
                 self.active.add((venue, rule))
                 self.trips.append((rule, venue))
+                self.details.append(self.detail(rule, venue, stats))
             elif not stats[key]:
                 self.active.discard((venue, rule))
         return stats
+
+    def detail(self, rule: str, venue: str, s: dict[str, object]) -> str:
+        """The pause request's detail, from the brute-force statistics."""
+        over = f"over {self.cfg.qos_window_s}s"
+        if rule == AlertName.FILL_RATIO_LOW:
+            return (
+                f"venue={venue} fill_ratio={s['fill_ratio']:.4f} < {self.cfg.fill_ratio_min} "
+                f"{over} (n={s['submitted']} submitted, {s['results']} results)"
+            )
+        p95_ms = float(s["p95_accept_s"]) * 1000  # type: ignore[arg-type]
+        return (
+            f"venue={venue} p95_accept_time_ms={p95_ms:.0f} > "
+            f"{self.cfg.p95_accept_time_ms_max} {over} "
+            f"(slow={s['slow_accepts']}/{s['accepts']} accepts, n={s['submitted']} submitted)"
+        )
 
 
 stakes = st.integers(1, 50_000).map(lambda cents: cents / 100)
@@ -138,5 +159,46 @@ def test_guard_matches_brute_force(
         assert [(reason, detail.split()[0]) for reason, detail in sink.requests] == [
             (rule, f"venue={v}") for rule, v in brute.trips
         ]
+    assert [detail for _, detail in sink.requests] == brute.details
     event(f"trips: {min(len(brute.trips), 3)}+")
     event(f"p95 trips: {any(r == AlertName.ACCEPT_P95_HIGH for r, _ in brute.trips)}")
+
+
+micro_stakes = st.integers(1, 50_000_000_000)
+
+
+@settings(max_examples=500)
+@given(
+    st.lists(st.tuples(micro_stakes, shares, accept_times), max_size=60),
+    st.integers(0, 8),
+    st.integers(1, 6),
+    st.sampled_from([0.3, 0.5, 0.85, 1.0]),
+    st.sampled_from([0.9, 1.5, 2.0]),
+)
+def test_rules_match_their_definitions(
+    results: list[tuple[int, float, float | None]],
+    submitted: int,
+    min_orders: int,
+    fill_min: float,
+    threshold_s: float,
+) -> None:
+    """The rules over running sums equal the statistics recomputed from the window's events."""
+    rules = QosRules(
+        window_s=60.0, threshold_s=threshold_s, min_orders=min_orders, fill_ratio_min=fill_min
+    )
+    requested = sum(stake for stake, _, _ in results)
+    filled = sum(round(stake * share) for stake, share, _ in results)
+    accepts = [a for _, _, a in results if a is not None]
+    excess = sum(rules.slow_weight(a) for _, _, a in results)
+    p95 = nearest_rank_p95(accepts)
+    slow = sum(a > threshold_s for a in accepts)
+
+    gate = submitted >= min_orders
+    assert rules.gate_open(submitted) is gate
+    assert rules.verdict(submitted, requested, filled, excess) == (
+        gate and requested > 0 and filled / requested < fill_min,
+        gate and p95 is not None and p95 > threshold_s,
+    )
+    assert excess == 20 * slow - len(accepts)  # what the window keeps, and derives `slow` from
+    event(f"gate open: {gate}")
+    event(f"p95 above T: {p95 is not None and p95 > threshold_s}")

@@ -1,19 +1,9 @@
-"""Exact sliding-window QoS statistics of one venue, O(1) amortised per event.
+"""Exact sliding-window QoS statistics of one venue, judged by its rules on every event.
 
-Definitions (shared with the alert rules and the evidence computation):
-
-- The window at time `now` holds the events with `now - window_s < t <= now`.
-- Fill ratio = sum of filled stake / sum of requested stake over legs whose terminal result
-  falls in the window. Stakes are kept in integer micro-USD (USDC and USDT have 6 decimals),
-  so the running sums are exact and never drift.
-- p95 accept time = nearest-rank 95th percentile of the accept times in the window: sort the
-  n values ascending and take the one at rank ceil(0.95 n) (1-based).
-- "p95 > T" holds exactly when more than 5 % of the accepts are slower than T: with k values
-  above T, the rank-ceil(0.95 n) value exceeds T iff n - k < ceil(0.95 n) iff
-  k > n - ceil(0.95 n) = floor(0.05 n) iff k > 0.05 n iff 20 k - n > 0 (k is an integer).
-  That is the alert's `1 - bucket{le=T} / count > 0.05`, so the guard keeps one integer,
-  `excess` = 20 k - n, incrementally (+19 per slow accept, -1 per other accept); n, k and
-  the p95 value itself are computed on demand (breach detail, stats).
+The window, the gate and the rules are defined once, in `arbqos.guard.rules`: the window at
+`now` holds the events with `now - window_s < t <= now`; stakes are summed in integer
+micro-USD; "p95 > T" is kept as one integer, `excess` = 20 x slow accepts - accepts > 0.
+Each event costs O(1) amortised: deque appends, the evictions it causes, one verdict.
 """
 
 from __future__ import annotations
@@ -21,11 +11,16 @@ from __future__ import annotations
 import logging
 from collections import deque
 from collections.abc import Callable
+from dataclasses import dataclass
 from queue import SimpleQueue
+
+from arbqos.guard.rules import MICRO, RULES, QosRules, Verdict, p95_nearest_rank
+from arbqos.vocab import AlertName
 
 logger = logging.getLogger(__name__)
 
-MICRO = 1_000_000
+__all__ = ["DEFAULT_MAX_EVENTS", "MICRO", "Mutex", "QosWindow", "WindowStats", "new_mutex"]
+
 DEFAULT_MAX_EVENTS = 250_000
 
 Mutex = SimpleQueue[bool]
@@ -46,33 +41,41 @@ def new_mutex() -> Mutex:
     return mutex
 
 
-def p95_nearest_rank(values: list[float]) -> float | None:
-    """Nearest-rank 95th percentile (rank ceil(0.95 n), 1-based) of `values`; None if empty."""
-    if not values:
-        return None
-    ordered = sorted(values)
-    rank = -(-95 * len(ordered) // 100)
-    return ordered[rank - 1]
+@dataclass(frozen=True)
+class WindowStats:
+    """The guard's view of one venue's window at one moment."""
+
+    venue: str
+    window_s: float
+    submitted: int
+    results: int
+    requested_usd: float
+    filled_usd: float
+    fill_ratio: float | None
+    accepts: int
+    slow_accepts: int
+    p95_accept_s: float | None
+    gate_open: bool
+    """At least `min_orders_in_window` legs were submitted in the window."""
+    fill_ratio_low: bool
+    accept_p95_high: bool
 
 
 class QosWindow:
     """Events of one venue over the last `window_s` seconds, with running sums and counts.
 
     `add_submit` / `add_result` are the hot path: holding `lock` (a `Mutex`, shared by the
-    windows of one guard) they add the event, evict what left the window and, when the
-    verdict may have moved and differs from the armed state (`fill_active`, `p95_active`),
-    call `on_change(self)`. Times are expected in order; an event a few microseconds out of
-    order (threads racing to the mutex) is only evicted that much late, never lost. Memory is
-    bounded by eviction and, as a safety net, by `max_events` per kind of event (beyond it
-    the oldest events are dropped and `saturated` counts them).
+    windows of one guard) they add the event, `evict` what left the window and, when the
+    verdict of `rules` differs from the armed state (`fill_active`, `p95_active`), call
+    `on_change(self)`, which must arm the new verdict (`QosGuard` does). Times are expected in
+    order; an event a few microseconds out of order (threads racing to the mutex) is only
+    evicted that much late, never lost. Memory is bounded by eviction and, as a safety net,
+    by `max_events` per kind of event (beyond it the oldest events are dropped and
+    `saturated` counts them).
 
     A result is one entry in each of four parallel deques (time, requested and filled
     micro-USD, accept seconds) rather than a tuple: a window holds thousands of results, and a
-    tuple kept alive per result made every event measurably slower. A rule can only change
-    when the sums or the gate move, so an event that moves neither (a submit that evicts no
-    result and leaves the gate where it was) proves the verdict unchanged without
-    recomputing it; `on_change` must set `fill_active` / `p95_active` to the new verdict
-    (`QosGuard` does), since that is the state the next events compare against.
+    tuple kept alive per result made every event measurably slower.
     """
 
     __slots__ = (
@@ -81,20 +84,17 @@ class QosWindow:
         "_requested",
         "excess",
         "fill_active",
-        "fill_ratio_min",
         "filled",
         "lock",
         "max_events",
-        "min_orders",
         "on_change",
         "p95_active",
         "requested",
         "result_times",
+        "rules",
         "saturated",
         "submits",
-        "threshold_s",
         "venue",
-        "window_s",
     )
 
     def __init__(
@@ -109,11 +109,13 @@ class QosWindow:
         lock: Mutex | None = None,
         on_change: Callable[[QosWindow], None] | None = None,
     ) -> None:
-        self.window_s = window_s
-        self.threshold_s = threshold_s
+        self.rules = QosRules(
+            window_s=window_s,
+            threshold_s=threshold_s,
+            min_orders=min_orders,
+            fill_ratio_min=fill_ratio_min,
+        )
         self.venue = venue
-        self.min_orders = min_orders
-        self.fill_ratio_min = fill_ratio_min
         self.max_events = max_events
         self.lock = lock if lock is not None else new_mutex()
         self.on_change = on_change or _ignore
@@ -125,151 +127,112 @@ class QosWindow:
         self.requested = 0
         self.filled = 0
         self.excess = 0
-        """20 x slow accepts - accepts in the window: > 0 exactly when more than 5 % are slow."""
+        """20 x slow accepts - accepts (sum of `rules.slow_weight`): > 0 iff p95 > T."""
         self.saturated = 0
         self.fill_active = False
         self.p95_active = False
 
     def add_submit(self, t: float) -> None:
-        """Add a leg submitted at monotonic time `t`, evict, apply the rules."""
+        """Add a leg submitted at monotonic time `t`, then `evict` to `t`."""
         lock = self.lock
         lock.get()  # take the mutex (try/finally rather than a `with` block: cheaper)
         try:
-            submits = self.submits
-            submits.append(t)
-            cutoff = t - self.window_s
-            if submits[0] <= cutoff:
-                submits.popleft()
-                while submits[0] <= cutoff:  # the new event itself stays (window_s > 0)
-                    submits.popleft()
-                gate_may_move = len(submits) < self.min_orders  # it may have closed
-            else:
-                count = len(submits)
-                gate_may_move = count == self.min_orders  # it may have opened
-                if count > self.max_events:  # nothing left: safety net, drop the oldest
-                    submits.popleft()
-                    self._saturate()
-            times = self.result_times
-            if times and times[0] <= cutoff:
-                # results trail submits, so they are mostly evicted here (inline, as in
-                # add_result); the sums moved: apply both rules
-                requested = self.requested
-                filled = self.filled
-                excess = self.excess
-                threshold_s = self.threshold_s
-                requested_q = self._requested
-                filled_q = self._filled
-                accept_q = self._accept
-                while times and times[0] <= cutoff:
-                    times.popleft()
-                    requested -= requested_q.popleft()
-                    filled -= filled_q.popleft()
-                    old_accept = accept_q.popleft()
-                    if old_accept is not None:
-                        excess -= 19 if old_accept > threshold_s else -1
-                self.requested = requested
-                self.filled = filled
-                self.excess = excess
-            elif gate_may_move:
-                requested = self.requested
-                filled = self.filled
-                excess = self.excess
-            else:
-                return  # neither the sums nor the gate moved: the verdict stands
-            if self.fill_active or self.p95_active:  # a breach is armed: full comparison
-                if self.changed():
-                    self.on_change(self)
-            elif (
-                excess > 0 or (requested > 0 and filled / requested < self.fill_ratio_min)
-            ) and len(submits) >= self.min_orders:  # nothing armed: a rule holds, gate open
-                self.on_change(self)
+            self.submits.append(t)
+            self.evict(t)
         finally:
             lock.put(True)
 
     def add_result(
         self, t: float, requested_usd: float, filled_usd: float, accept_s: float | None
     ) -> None:
-        """Add a terminal result at `t` (accept None when nothing was accepted), evict, apply."""
-        # round(x * MICRO), spelt as the float method: same value, a third of the call cost
-        requested = (requested_usd * 1e6).__round__()
-        filled = requested if filled_usd == requested_usd else (filled_usd * 1e6).__round__()
+        """Add a terminal result at `t` (accept None when nothing was accepted), `evict` to `t`."""
+        # in micro-USD; round() spelt as the float method: same value, a third of the call cost
+        requested = (requested_usd * MICRO).__round__()
+        filled = requested if filled_usd == requested_usd else (filled_usd * MICRO).__round__()
         lock = self.lock
         lock.get()
         try:
-            times = self.result_times
-            times.append(t)
-            requested_q = self._requested
-            requested_q.append(requested)
-            filled_q = self._filled
-            filled_q.append(filled)
-            accept_q = self._accept
-            accept_q.append(accept_s)
-            requested += self.requested
-            filled += self.filled
-            excess = self.excess
-            threshold_s = self.threshold_s
-            if accept_s is not None:
-                excess += 19 if accept_s > threshold_s else -1
-            cutoff = t - self.window_s
-            if times[0] <= cutoff:
-                while times[0] <= cutoff:  # stops at the new event at the latest
-                    times.popleft()
-                    requested -= requested_q.popleft()
-                    filled -= filled_q.popleft()
-                    old_accept = accept_q.popleft()
-                    if old_accept is not None:
-                        excess -= 19 if old_accept > threshold_s else -1
-            elif len(times) > self.max_events:  # nothing left: safety net, drop the oldest
-                self.requested, self.filled, self.excess = requested, filled, excess
-                self._drop_oldest_result()
-                self._saturate()
-                requested, filled, excess = self.requested, self.filled, self.excess
-            self.requested = requested
-            self.filled = filled
-            self.excess = excess
-            submits = self.submits
-            while submits and submits[0] <= cutoff:
-                submits.popleft()
-            # same verdict check as in add_submit, kept inline: a shared method costs a call
-            if self.fill_active or self.p95_active:  # a breach is armed: full comparison
-                if self.changed():
-                    self.on_change(self)
-            elif (
-                excess > 0 or (requested > 0 and filled / requested < self.fill_ratio_min)
-            ) and len(submits) >= self.min_orders:  # nothing armed: a rule holds, gate open
-                self.on_change(self)
+            self.result_times.append(t)
+            self._requested.append(requested)
+            self._filled.append(filled)
+            self._accept.append(accept_s)
+            self.requested += requested
+            self.filled += filled
+            self.excess += self.rules.slow_weight(accept_s)
+            self.evict(t)
         finally:
             lock.put(True)
 
     def evict(self, now: float) -> None:
-        """Drop the events with `t <= now - window_s` (callers hold `lock`)."""
-        cutoff = now - self.window_s
+        """Drop the events at `t <= now - window_s` (and beyond `max_events`), apply the rules.
+
+        Callers hold `lock`. When the verdict then differs from the armed state, `on_change`
+        is called; it must arm the new verdict, so that the next event compares against it.
+        """
+        cutoff = now - self.rules.window_s
         submits = self.submits
         while submits and submits[0] <= cutoff:
             submits.popleft()
         times = self.result_times
         while times and times[0] <= cutoff:
             self._drop_oldest_result()
+        while len(submits) > self.max_events:  # safety net: keep memory bounded, count it
+            submits.popleft()
+            self._saturate()
+        while len(times) > self.max_events:
+            self._drop_oldest_result()
+            self._saturate()
+        if self.breaches() != (self.fill_active, self.p95_active):
+            self.on_change(self)
 
-    def breaches(self) -> tuple[bool, bool]:
-        """(fill ratio low, p95 accept time high), both False below `min_orders` submitted."""
-        if len(self.submits) < self.min_orders:
-            return False, False
-        requested = self.requested
-        return requested > 0 and self.filled / requested < self.fill_ratio_min, self.excess > 0
+    def breaches(self) -> Verdict:
+        """(fill ratio low, p95 accept time high) now, both False below `min_orders` submitted."""
+        return self.rules.verdict(len(self.submits), self.requested, self.filled, self.excess)
 
-    def changed(self) -> bool:
-        """True when `breaches()` differs from the armed state (`fill_active`, `p95_active`)."""
+    def detail(self, rule: AlertName) -> str:
+        """Why `rule` holds now (its statistic against its threshold), for a pause request."""
+        rules, submitted = self.rules, len(self.submits)
+        if rule is AlertName.FILL_RATIO_LOW:
+            return rules.fill_detail(
+                self.venue,
+                requested=self.requested,
+                filled=self.filled,
+                submitted=submitted,
+                results=len(self.result_times),
+            )
+        if rule is AlertName.ACCEPT_P95_HIGH:
+            return rules.p95_detail(
+                self.venue,
+                p95_s=self.p95_accept_s() or 0.0,
+                slow=self.slow,
+                accepts=self.accepts,
+                submitted=submitted,
+            )
+        raise ValueError(f"{rule} is not a rule of the QoS guard; use one of {RULES}")
+
+    def stats(self) -> WindowStats:
+        """The window's statistics and verdict, as of its last event or `evict`."""
         fill_low, p95_high = self.breaches()
-        return fill_low is not self.fill_active or p95_high is not self.p95_active
+        submitted = len(self.submits)
+        return WindowStats(
+            venue=self.venue,
+            window_s=self.rules.window_s,
+            submitted=submitted,
+            results=len(self.result_times),
+            requested_usd=self.requested / MICRO,
+            filled_usd=self.filled / MICRO,
+            fill_ratio=self.fill_ratio(),
+            accepts=self.accepts,
+            slow_accepts=self.slow,
+            p95_accept_s=self.p95_accept_s(),
+            gate_open=self.rules.gate_open(submitted),
+            fill_ratio_low=fill_low,
+            accept_p95_high=p95_high,
+        )
 
     def fill_ratio(self) -> float | None:
         """Filled / requested stake of the results in the window; None without results."""
         return self.filled / self.requested if self.requested else None
-
-    def result_count(self) -> int:
-        """Number of results in the window."""
-        return len(self.result_times)
 
     @property
     def results(self) -> list[tuple[float, int, int, float | None]]:
@@ -285,9 +248,8 @@ class QosWindow:
 
     @property
     def slow(self) -> int:
-        """Accepts in the window slower than `threshold_s` (counted on demand)."""
-        threshold_s = self.threshold_s
-        return sum(1 for a in self._accept if a is not None and a > threshold_s)
+        """Accepts in the window slower than the threshold (`excess` = 20 x slow - accepts)."""
+        return (self.excess + self.accepts) // 20
 
     def accept_times(self) -> list[float]:
         """The accept times in the window, in arrival order."""
@@ -298,12 +260,11 @@ class QosWindow:
         return p95_nearest_rank(self.accept_times())
 
     def _drop_oldest_result(self) -> None:
+        """Remove the oldest result from the deques and the sums: `add_result` undone."""
         self.result_times.popleft()
         self.requested -= self._requested.popleft()
         self.filled -= self._filled.popleft()
-        accept_s = self._accept.popleft()
-        if accept_s is not None:
-            self.excess -= 19 if accept_s > self.threshold_s else -1
+        self.excess -= self.rules.slow_weight(self._accept.popleft())
 
     def _saturate(self) -> None:
         if not self.saturated:
@@ -312,7 +273,7 @@ class QosWindow:
                 "statistics cover less than %s s (raise max_events or shorten exec.qos_window_s)",
                 self.venue,
                 self.max_events,
-                self.window_s,
+                self.rules.window_s,
                 extra={"venue": self.venue, "max_events": self.max_events},
             )
         self.saturated += 1
