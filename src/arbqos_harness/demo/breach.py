@@ -3,7 +3,7 @@
 The evidence measures pause latency from the breach: the first moment the exact window
 statistic, computed from what the simulators decided (not from what the engine or
 Prometheus saw), crosses its threshold. The definitions are the guard's
-(`arbqos.guard.window`): window `(T - qos_window_s, T]`; fill ratio = filled / requested
+(`arbqos.guard.rules`): window `(T - qos_window_s, T]`; fill ratio = filled / requested
 stake of the results in the window; p95 accept time above the threshold when more than 5 %
 of the accepts are slower; neither rule holds below `min_orders_in_window` submitted legs.
 A submission counts at its log time, a result at its `decided_ts`. Between events the
