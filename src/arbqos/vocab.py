@@ -78,6 +78,17 @@ class SystemReason(StrEnum):
     """At start, acknowledged state was missing or unreadable; an admin must check and resume."""
 
 
+class ReasonClass(StrEnum):
+    """How a pause reason is lifted (`GET /v1/status` `class`)."""
+
+    INFRA = "infra"
+    """Chains, sequencers, RPCs, the heartbeat, the state store: lifts itself after recovery."""
+    QOS = "qos"
+    """Execution quality (fill ratio, accept time): money at stake, a person resumes."""
+    MANUAL = "manual"
+    """Asked by a person, or state lost at start: a person resumes."""
+
+
 class Service(StrEnum):
     """A long-running arbqos process (`arb_config_info{service}`)."""
 

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
-from arbqos.config import ArbqosConfig, OrchestratorConfig
 from tests.services.conftest import ADMIN, PAUSE, Orchestrator, am_alert
 
 
@@ -164,40 +161,6 @@ async def test_state_survives_restart(orch: Orchestrator) -> None:
     # The alert instance survived too: a duplicate delivery changes nothing.
     repeat = await orch.alerts(am_alert(venue="azuro"))
     assert repeat.json()["results"][0]["action"] == "already_paused"
-
-
-async def test_auto_resume_after_grace(make_orchestrator: Callable[..., Orchestrator]) -> None:
-    config = ArbqosConfig(orchestrator=OrchestratorConfig(auto_resume=True, auto_resume_grace_s=60))
-    orch = make_orchestrator(config)
-    try:
-        await orch.alerts(am_alert(venue="sx"))
-        assert orch.service.check_auto_resume() is False
-        await orch.alerts(am_alert(venue="sx", status="resolved"), status="resolved")
-        orch.clock.advance(59)
-        assert orch.service.check_auto_resume() is False
-        assert (await orch.status())["state"] == "paused"
-        orch.clock.advance(2)
-        assert orch.service.check_auto_resume() is True
-        assert (await orch.status())["state"] == "running"
-        [entry] = await orch.journal(limit=1, kind="request")
-        assert entry["action"] == "auto_resume"
-        assert entry["who"] == "system"
-        # A latched reason is never auto-resumed.
-        await orch.pause("ArbFillRatioLow", source="guard")
-        orch.clock.advance(3600)
-        assert orch.service.check_auto_resume() is False
-        assert (await orch.status())["state"] == "paused"
-    finally:
-        await orch.close()
-
-
-async def test_auto_resume_is_off_by_default(orch: Orchestrator) -> None:
-    await orch.alerts(am_alert(venue="sx"))
-    await orch.alerts(am_alert(venue="sx", status="resolved"), status="resolved")
-    orch.clock.advance(86400)
-    assert orch.service.check_auto_resume() is False
-    assert (await orch.status())["state"] == "paused"
-    assert (await orch.resume()).json()["state"] == "running"
 
 
 async def test_api_docs_are_self_hosted_and_run_no_script(orch: Orchestrator) -> None:

@@ -25,9 +25,13 @@ async def test_sequencer_down_pauses_and_healthy_report_recovers(orch: Orchestra
         arbitrum=chain_health("arbitrum", sequencer_up=False, detail="uptime feed answer 1")
     )
     assert down.status_code == 200
-    assert down.json() == {"state": "paused", "changed": True, "down": ["ArbSequencerDown"]}
+    assert down.json() == {
+        "state": "paused",
+        "changed": True,
+        "down": ['ArbSequencerDown{chain="arbitrum"}'],
+    }
     [reason] = (await orch.status())["reasons"]
-    assert (reason["source"], reason["name"]) == ("heartbeat", "ArbSequencerDown")
+    assert (reason["source"], reason["name"]) == ("heartbeat", 'ArbSequencerDown{chain="arbitrum"}')
     assert reason["detail"] == "uptime feed answer 1"
     assert orch.metric("arb_sequencer_up", chain="arbitrum") == 0
     assert (await orch.resume()).status_code == 409
@@ -44,7 +48,7 @@ async def test_sequencer_down_pauses_and_healthy_report_recovers(orch: Orchestra
 
 async def test_sx_rpc_down_pauses(orch: Orchestrator) -> None:
     response = await orch.heartbeat(sx_rollup=chain_health("sx_rollup", rpc_up=False))
-    assert response.json()["down"] == ["ArbRpcDown"]
+    assert response.json()["down"] == ['ArbRpcDown{chain="sx_rollup"}']
     assert orch.metric("arb_rpc_up", chain="sx_rollup") == 0
     assert (
         orch.metric("arb_orchestrator_pauses_total", source="heartbeat", reason="ArbRpcDown") == 1
@@ -53,7 +57,7 @@ async def test_sx_rpc_down_pauses(orch: Orchestrator) -> None:
     await orch.heartbeat(polygon=chain_health("polygon", rpc_up=False))
     assert orch.metric("arb_rpc_up", chain="polygon") == 0
     reasons = (await orch.status())["reasons"]
-    assert [(r["name"], r["active"]) for r in reasons] == [("ArbRpcDown", False)]
+    assert [(r["name"], r["active"]) for r in reasons] == [('ArbRpcDown{chain="sx_rollup"}', False)]
 
 
 async def test_force_resume_suppresses_until_healthy(orch: Orchestrator) -> None:

@@ -97,8 +97,20 @@ def _explain(item: Any, parts: list[str], key_error: bool) -> str:
     return msg or kind
 
 
+REPLACED_KEYS: dict[str, str] = {
+    "orchestrator.auto_resume": (
+        "replaced: infrastructure reasons now lift themselves after "
+        "orchestrator.infra_resume_after_s, QoS and manual ones wait for an admin; remove it"
+    ),
+    "orchestrator.auto_resume_grace_s": "replaced by orchestrator.infra_resume_after_s; remove it",
+}
+"""Keys of earlier versions: say what replaced them instead of "unknown key"."""
+
+
 def _unknown_key(parts: list[str]) -> str:
     key, parent = parts[-1], parts[:-1]
+    if ".".join(parts) in REPLACED_KEYS:
+        return REPLACED_KEYS[".".join(parts)]
     if len(parts) == 2 and key == parts[0]:
         return (
             f"unknown key; the file name is the section already: put the keys of {key}.yml at "

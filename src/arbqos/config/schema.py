@@ -385,10 +385,10 @@ class OrchestratorConfig(Section):
     """Directory of the persisted pause state (survives restart and kill -9)."""
     deadman_intervals: Annotated[float, Field(ge=1)] = 3.0
     """Pause when no heartbeat report arrived for this many heartbeat intervals."""
-    auto_resume: bool = False
-    """Resume by itself once every automatic reason cleared (manual resume when false)."""
-    auto_resume_grace_s: Annotated[float, Field(ge=0)] = 300.0
-    """With auto_resume: how long all reasons must stay clear before resuming, seconds."""
+    infra_resume_after_s: Annotated[float, Field(ge=0)] = 60.0
+    """Infrastructure reasons lift themselves once all recovered this long ago, seconds."""
+    max_auto_resumes: Annotated[int, Field(ge=0)] = 3
+    """Automatic resumes allowed per hour; past it new infrastructure pauses wait for a person."""
     max_body_bytes: Annotated[int, Field(ge=1024, le=16 * 1024 * 1024)] = 65536
     """Largest accepted request body, bytes (larger gets 413)."""
     alert_events_log: str = "monitoring/alert_events.log"

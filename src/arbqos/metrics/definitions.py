@@ -183,6 +183,11 @@ METRICS: dict[str, MetricSpec] = {
         ),
         _spec("arb_orchestrator_paused", "gauge", "1 when trading is paused, 0 when running."),
         _spec(
+            "arb_orchestrator_auto_resumes_total",
+            "counter",
+            "Automatic resumes after every infrastructure reason recovered.",
+        ),
+        _spec(
             "arb_orchestrator_state_persisted",
             "gauge",
             "1 when the pause state in memory is on disk, 0 while the store fails (fail closed).",

@@ -24,6 +24,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge
 from arbqos.clock import Clock, format_ts
 from arbqos.errors import ArbqosError
 from arbqos.metrics.registry import counter, gauge
+from arbqos.services.policy import AUTO_RESUME_WINDOW, ResumePolicy, reason_class
 from arbqos.services.state import (
     SYSTEM,
     Actor,
@@ -39,13 +40,17 @@ from arbqos.services.store import (
     StateStoreError,
     prune_horizon,
 )
-from arbqos.vocab import PAUSE_ALERTS, AlertName, PauseSource, SystemReason
+from arbqos.vocab import PAUSE_ALERTS, AlertName, PauseSource, ReasonClass, SystemReason
 
 logger = logging.getLogger(__name__)
 
 ReasonKey = tuple[str, str]
 NOT_PERSISTED: ReasonKey = (PauseSource.SYSTEM, SystemReason.STATE_NOT_PERSISTED)
 STATE_LOST: ReasonKey = (PauseSource.SYSTEM, SystemReason.STATE_LOST)
+AUTO_RESUME = "auto_resume"
+"""Journal action of an automatic resume (trading running again)."""
+INFRA_LIFTED = "infra_lifted"
+"""Journal action of infrastructure reasons lifted while other reasons keep trading paused."""
 PENDING_ROWS_MAX = 10_000
 """Journal rows kept in memory while the store fails; older ones are dropped (and counted)."""
 
@@ -87,6 +92,8 @@ class Unit:
         self.action = action
         self.actor = actor
         self.now = control.clock.now_utc()
+        self.escalate = control.policy.escalating(self.now)
+        """New infrastructure reasons wait for a person (too many automatic resumes)."""
         self.reasons: dict[ReasonKey, Reason] = dict(control.reasons_by_key)
         self.suppressed: set[ReasonKey] = set(control.suppressed)
         self.activated: list[Reason] = []
@@ -103,7 +110,10 @@ class Unit:
         current = self.reasons.get((source, name))
         if current is not None and current.active:
             return False
-        reason = Reason(source=source, name=name, since=self.now, detail=detail)
+        escalated = self.escalate and reason_class(source, name) is ReasonClass.INFRA
+        reason = Reason(
+            source=source, name=name, since=self.now, detail=detail, escalated=escalated
+        )
         self.reasons[reason.key] = reason
         self.activated.append(reason)
         self._row("reason", "reason_activated", reason, changed=True)
@@ -261,16 +271,15 @@ class PauseControl:
         *,
         clock: Clock,
         registry: CollectorRegistry,
-        auto_resume: bool = False,
-        auto_resume_grace_s: float = 300.0,
+        policy: ResumePolicy | None = None,
         lost: str | None = None,
         journal_retention_days: float = 30.0,
     ) -> None:
         self.store = store
         self.clock = clock
-        self.auto_resume = auto_resume
-        self.auto_resume_grace_s = auto_resume_grace_s
+        self.policy = policy or ResumePolicy(infra_resume_after_s=60.0, max_auto_resumes=3)
         self.journal_retention_days = journal_retention_days
+        self._auto_resumes: Counter = counter(registry, "arb_orchestrator_auto_resumes_total")
         self._paused_gauge: Gauge = gauge(registry, "arb_orchestrator_paused")
         self._pauses: Counter = counter(registry, "arb_orchestrator_pauses_total")
         self._store_ok: Gauge = gauge(registry, "arb_orchestrator_state_persisted")
@@ -290,10 +299,16 @@ class PauseControl:
         self.suppressed = loaded.suppressed
         self.state = State.PAUSED if self.reasons_by_key else State.RUNNING
         self.since: datetime = loaded.since or clock.now_utc()
-        start = clock.monotonic()
         self._inactive_mono: dict[ReasonKey, float] = {
-            k: start for k, r in self.reasons_by_key.items() if not r.active
+            k: self._mono_of(r.inactive_since)
+            for k, r in self.reasons_by_key.items()
+            if not r.active
         }
+        now = clock.now_utc()
+        try:
+            self.policy.remember(store.request_times(AUTO_RESUME, now - AUTO_RESUME_WINDOW))
+        except StateStoreError as err:
+            logger.warning("cannot read the automatic resumes of the last hour: %s", err)
         self._paused_gauge.set(1 if self.state is State.PAUSED else 0)
         self._store_ok.set(1)
         if lost is not None:
@@ -378,25 +393,57 @@ class PauseControl:
         return Outcome(self.state, bool(cleared), cleared)
 
     def check_auto_resume(self) -> bool:
-        """Resume when enabled and every reason has been inactive for the grace period."""
-        if not self.auto_resume or self.state is State.RUNNING:
+        """Lift the infrastructure reasons once all of them recovered `infra_resume_after_s` ago.
+
+        Returns True when trading resumed (QoS, manual or escalated reasons keep it paused).
+        """
+        liftable = self.policy.liftable(self.reasons)
+        if not liftable:
             return False
-        if any(r.active for r in self.reasons):
+        quiet_s = self._quiet_s()
+        after_s = self.policy.infra_resume_after_s
+        if quiet_s is None or quiet_s < after_s:
             return False
-        now = self.clock.monotonic()
-        quiet_since = max(self._inactive_mono.get(k, now) for k in self.reasons_by_key)
-        quiet_s = now - quiet_since
-        if quiet_s < self.auto_resume_grace_s:
-            return False
-        with self.unit("auto_resume", SYSTEM) as unit:
-            for key in list(unit.reasons):
-                unit.clear(key)
+        remaining = [r for r in self.reasons if r not in liftable]
+        action = AUTO_RESUME if not remaining else INFRA_LIFTED
+        with self.unit(action, SYSTEM) as unit:
+            for reason in liftable:
+                unit.clear(reason.key)
             unit.note(
                 changed=True,
-                detail=f"every reason inactive for {quiet_s:.1f} s "
-                f"(auto_resume_grace_s={self.auto_resume_grace_s:g})",
+                detail=f"every infrastructure reason recovered {quiet_s:.1f} s ago "
+                f"(infra_resume_after_s={after_s:g})"
+                + ("" if not remaining else "; still paused for the others"),
+                data={
+                    "cleared": [f"{r.source}:{r.name}" for r in liftable],
+                    "remaining": [f"{r.source}:{r.name}" for r in remaining],
+                },
             )
-        return unit.persisted
+        if not unit.persisted or remaining:
+            return False
+        self.policy.record(unit.now)
+        self._auto_resumes.inc()
+        logger.warning(
+            "trading resumed automatically",
+            extra={"cleared": [f"{r.source}:{r.name}" for r in liftable]},
+        )
+        return True
+
+    def _quiet_s(self) -> float | None:
+        """Seconds since the last infrastructure reason recovered; None when one is active."""
+        infra = [r for r in self.reasons if reason_class(r.source, r.name) is ReasonClass.INFRA]
+        if any(r.active for r in infra) or not infra:
+            return None
+        now = self.clock.monotonic()
+        return now - max(self._inactive_mono.get(r.key, now) for r in infra)
+
+    def _mono_of(self, wall: datetime | None) -> float:
+        """The monotonic time matching a stored wall time (never later than now)."""
+        now = self.clock.monotonic()
+        if wall is None:
+            return now
+        elapsed = (self.clock.now_utc() - wall).total_seconds()
+        return now - max(elapsed, 0.0)
 
     def flush(self) -> bool:
         """Write the in-memory state again after a store failure; True once it is on disk."""
@@ -468,12 +515,35 @@ class PauseControl:
         return [f"pause state not written to disk since {since}: {self.store_error}"]
 
     def status(self, config_hash: str) -> dict[str, Any]:
-        """Return the `/v1/status` body."""
+        """Return the `/v1/status` body: each reason with its class and what it waits for."""
+        now = self.clock.now_utc()
+        reasons = self.reasons
+        quiet_s = self._quiet_s()
+        after_s = self.policy.infra_resume_after_s
+        resume_in_s = None if quiet_s is None else after_s - quiet_s
+        listed = []
+        for reason, body in zip(reasons, self._reasons_json, strict=True):
+            listed.append(
+                {
+                    **body,
+                    "class": reason_class(reason.source, reason.name).value,
+                    "waiting_for": self.policy.waiting_for(reason, reasons, resume_in_s),
+                }
+            )
+        auto_at = None
+        if resume_in_s is not None and self.policy.liftable(reasons):
+            auto_at = format_ts(now + timedelta(seconds=max(resume_in_s, 0.0)))
         return {
             "state": self.state.value,
-            "reasons": list(self._reasons_json),
+            "reasons": listed,
             "since": format_ts(self.since),
             "config_hash": config_hash,
+            "resume": {
+                "infra_resume_after_s": after_s,
+                "max_auto_resumes_per_hour": self.policy.max_auto_resumes,
+                "auto_resumes_last_hour": self.policy.recent(now),
+                "next_auto_resume_at": auto_at,
+            },
         }
 
     def _store_failed(self, error: str) -> None:

@@ -84,7 +84,7 @@ class HeartbeatMonitor:
             )
         for body in report.chains.values():
             await self._runtime.set_chain_health(body.to_health())
-        checks = {name: _check(report, chain, flag) for name, chain, flag in RULES}
+        checks = {rule.reason: rule.check(report) for rule in RULES}
         down = [str(name) for name, ok in checks.items() if ok is False]
         if report.config_hash != self._config_hash and report.config_hash not in self._drift_logged:
             self._drift_logged.add(report.config_hash)
@@ -156,11 +156,10 @@ class HeartbeatMonitor:
             "last_report": self._last_report,
         }
 
-    def _apply(
-        self, unit: Unit, report: HeartbeatReport, checks: dict[AlertName, bool | None]
-    ) -> bool:
+    def _apply(self, unit: Unit, report: HeartbeatReport, checks: dict[str, bool | None]) -> bool:
         changed = False
-        for name, chain, _ in RULES:
+        for rule in RULES:
+            name, chain = rule.reason, rule.chain
             ok = checks[name]
             key = (PauseSource.HEARTBEAT, name)
             if ok is None:
@@ -182,16 +181,37 @@ class HeartbeatMonitor:
         return changed
 
 
-RULES: tuple[tuple[AlertName, Chain, str], ...] = (
-    (AlertName.SEQUENCER_DOWN, Chain.ARBITRUM, "sequencer_up"),
-    (AlertName.RPC_DOWN, Chain.SX_ROLLUP, "rpc_up"),
+@dataclass(frozen=True)
+class Rule:
+    """A heartbeat check that pauses: one flag of one chain's confirmed health."""
+
+    alert: AlertName
+    chain: Chain
+    flag: str
+    """The `ChainHealth` flag that must be true."""
+    unless: str | None = None
+    """Another flag that must be true for this rule to judge (else another rule covers it)."""
+
+    @property
+    def reason(self) -> str:
+        """The reason name, labelled like the alert: `ArbSequencerDown{chain="arbitrum"}`."""
+        return f'{self.alert}{{chain="{self.chain}"}}'
+
+    def check(self, report: HeartbeatReport) -> bool | None:
+        """True healthy, False down, None when the report cannot tell (chain absent)."""
+        health = report.chains.get(self.chain)
+        if health is None:
+            return None
+        if self.unless is not None and not getattr(health, self.unless):
+            return None
+        return bool(getattr(health, self.flag))
+
+
+RULES: tuple[Rule, ...] = (
+    Rule(AlertName.SEQUENCER_DOWN, Chain.ARBITRUM, "sequencer_up"),
+    Rule(AlertName.RPC_DOWN, Chain.SX_ROLLUP, "rpc_up"),
+    Rule(AlertName.SEQUENCER_DOWN, Chain.SX_ROLLUP, "sequencer_up", unless="rpc_up"),
 )
-"""(reason name, chain, ChainHealth flag): a report with the flag false pauses."""
-
-
-def _check(report: HeartbeatReport, chain: Chain, field: str) -> bool | None:
-    """Return the flag `field` of `chain` in the report, or None when the chain is absent."""
-    health = report.chains.get(chain)
-    if health is None:
-        return None
-    return bool(getattr(health, field))
+"""The heartbeat's pause rules. The SX Rollup sequencer judges only while its RPC answers
+(a stall: no new blocks); a dead RPC is `ArbRpcDown`. The reports carry the heartbeat's
+confirmed state (several failed attempts), so one failed probe never pauses."""

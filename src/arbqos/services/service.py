@@ -20,6 +20,7 @@ from arbqos.services.models import (
     ChainHealthBody,
     HeartbeatReport,
 )
+from arbqos.services.policy import ResumePolicy
 from arbqos.services.state import Actor
 from arbqos.services.statedir import OpenedState, open_state
 
@@ -76,8 +77,10 @@ class ControlService:
                 opened.store,
                 clock=clock,
                 registry=registry,
-                auto_resume=orch.auto_resume,
-                auto_resume_grace_s=orch.auto_resume_grace_s,
+                policy=ResumePolicy(
+                    infra_resume_after_s=orch.infra_resume_after_s,
+                    max_auto_resumes=orch.max_auto_resumes,
+                ),
                 lost=opened.lost,
                 journal_retention_days=orch.journal_retention_days,
             )
@@ -137,7 +140,7 @@ class ControlService:
         return self.heartbeat_monitor.check_deadman()
 
     def check_auto_resume(self) -> bool:
-        """Run auto-resume once (when enabled); True when it resumed now."""
+        """Lift recovered infrastructure reasons once; True when trading resumed now."""
         return self.control.check_auto_resume()
 
     def tick(self) -> None:

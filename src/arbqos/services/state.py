@@ -68,6 +68,9 @@ class Reason:
     detail: str = ""
     active: bool = True
     inactive_since: datetime | None = None
+    escalated: bool = False
+    """An infrastructure reason that arrived after too many automatic resumes: a person
+    clears it (see `arbqos.services.policy`)."""
 
     @property
     def key(self) -> tuple[str, str]:
@@ -88,6 +91,7 @@ class Reason:
             "detail": self.detail,
             "active": self.active,
             "inactive_since": format_ts(self.inactive_since) if self.inactive_since else None,
+            "escalated": self.escalated,
         }
 
 

@@ -23,7 +23,7 @@ from arbqos.clock import format_ts, parse_ts
 from arbqos.errors import ArbqosError, ExitCode
 from arbqos.services.state import Actor, Reason, State
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 DB_NAME = "orchestrator.sqlite3"
 T = TypeVar("T")
 
@@ -42,7 +42,8 @@ _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS reasons (
     source TEXT NOT NULL, name TEXT NOT NULL, since TEXT NOT NULL, detail TEXT NOT NULL,
-    active INTEGER NOT NULL, inactive_since TEXT, PRIMARY KEY (source, name));
+    active INTEGER NOT NULL, inactive_since TEXT, escalated INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (source, name));
 CREATE TABLE IF NOT EXISTS alert_instances (
     fingerprint TEXT PRIMARY KEY, starts_at TEXT NOT NULL, ends_at TEXT, status TEXT NOT NULL,
     reason TEXT NOT NULL, overridden INTEGER NOT NULL, updated_at TEXT NOT NULL);
@@ -155,6 +156,7 @@ class StateStore:
                     f"understands ({SCHEMA_VERSION}); run the arbqos version that wrote it"
                 )
             conn.executescript(_SCHEMA)
+            _migrate(conn, version)
             conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
             if self.instance:
                 conn.execute("INSERT OR IGNORE INTO meta VALUES ('instance', ?)", (self.instance,))
@@ -252,9 +254,12 @@ class StateStore:
                 detail=row[3],
                 active=bool(row[4]),
                 inactive_since=_read("reasons", row[:2], "inactive_since", row[5], _opt_ts),
+                escalated=bool(row[6]),
             )
             for row in self._select(
-                "SELECT source, name, since, detail, active, inactive_since FROM reasons", ()
+                "SELECT source, name, since, detail, active, inactive_since, escalated "
+                "FROM reasons",
+                (),
             )
         ]
         self._suppressed_cache = meta.get("suppressed")
@@ -294,7 +299,7 @@ class StateStore:
     def put_reason(self, reason: Reason) -> None:
         """Insert or replace one reason."""
         self._conn.execute(
-            "INSERT OR REPLACE INTO reasons VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT OR REPLACE INTO reasons VALUES (?, ?, ?, ?, ?, ?, ?)",
             (
                 reason.source,
                 reason.name,
@@ -302,6 +307,7 @@ class StateStore:
                 reason.detail,
                 int(reason.active),
                 format_ts(reason.inactive_since) if reason.inactive_since else None,
+                int(reason.escalated),
             ),
         )
         self._changed = True
@@ -395,6 +401,14 @@ class StateStore:
             out.append(item)
         return out
 
+    def request_times(self, action: str, since: datetime) -> list[datetime]:
+        """When requests of `action` were journaled, at or after `since`, oldest first."""
+        rows = self._select(
+            "SELECT ts FROM journal WHERE action = ? AND kind = 'request' AND ts >= ? ORDER BY id",
+            (action, format_ts(since)),
+        )
+        return [parse_ts(row[0]) for row in rows]
+
     def prune_journal(self, before: datetime) -> int:
         """Delete journal rows older than `before`; return how many."""
         cursor = self._conn.execute("DELETE FROM journal WHERE ts < ?", (format_ts(before),))
@@ -413,6 +427,26 @@ class StateStore:
             return self._conn.execute(query, args).fetchall()
         except sqlite3.Error as err:
             raise StateStoreError(f"{self.path}: cannot read: {err}") from err
+
+
+_LEGACY_NAMES = {
+    ("heartbeat", "ArbSequencerDown"): 'ArbSequencerDown{chain="arbitrum"}',
+    ("heartbeat", "ArbRpcDown"): 'ArbRpcDown{chain="sx_rollup"}',
+}
+"""Heartbeat reason names before they carried their chain."""
+
+
+def _migrate(conn: sqlite3.Connection, version: int) -> None:
+    """Bring a database of an older schema version up to date (inside `_connect`)."""
+    if 0 < version < 2:
+        columns = {row[1] for row in conn.execute("PRAGMA table_info(reasons)")}
+        if "escalated" not in columns:
+            conn.execute("ALTER TABLE reasons ADD COLUMN escalated INTEGER NOT NULL DEFAULT 0")
+        for (source, old), new in _LEGACY_NAMES.items():
+            conn.execute(
+                "UPDATE OR IGNORE reasons SET name = ? WHERE source = ? AND name = ?",
+                (new, source, old),
+            )
 
 
 def _identity(path: Path) -> tuple[int, int] | None:

@@ -89,7 +89,7 @@ def test_sequencer_outage_pauses_through_the_heartbeat_and_the_alert(stack: Demo
     report = run(stack, "sequencer-down")
     try:
         assert reasons(report) == {
-            "heartbeat": "ArbSequencerDown",
+            "heartbeat": 'ArbSequencerDown{chain="arbitrum"}',
             "alert": 'ArbSequencerDown{chain="arbitrum"}',
         }
         assert [a["alert"] for a in report.alerts if a["alertname"] == "ArbSequencerDown"] == [
