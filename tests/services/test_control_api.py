@@ -172,3 +172,27 @@ async def test_api_docs_are_self_hosted_and_run_no_script(orch: Orchestrator) ->
     assert "/v1/pause" in html and "/v1/resume" in html
     assert "default-src 'none'" in html
     assert (await orch.client.get("/redoc")).status_code == 404
+
+
+async def test_each_listed_reason_has_a_series_until_cleared(orch: Orchestrator) -> None:
+    metric = "arb_orchestrator_reason_since_timestamp_seconds"
+    await orch.alerts(am_alert(venue="sx"))
+    await orch.pause("maintenance")
+    labels = {"source": "alert", "reason": 'ArbFillRatioLow{venue="sx"}', "class": "qos"}
+    assert orch.metric(metric, **labels, active="true") == orch.clock.now_utc().timestamp()
+    assert (
+        orch.metric(
+            metric, source="manual", reason="maintenance", **{"class": "manual"}, active="true"
+        )
+        is not None
+    )
+    await orch.alerts(am_alert(venue="sx", status="resolved"), status="resolved")
+    assert orch.metric(metric, **labels, active="true") is None
+    assert orch.metric(metric, **labels, active="false") is not None
+    await orch.resume()
+    assert orch.metric(metric, **labels, active="false") is None
+    await orch.pause("free text with spaces, not a label")
+    assert (
+        orch.metric(metric, source="manual", reason="other", **{"class": "manual"}, active="true")
+        is not None
+    )

@@ -183,6 +183,15 @@ METRICS: dict[str, MetricSpec] = {
         ),
         _spec("arb_orchestrator_paused", "gauge", "1 when trading is paused, 0 when running."),
         _spec(
+            "arb_orchestrator_reason_since_timestamp_seconds",
+            "gauge",
+            "Unix time each listed pause reason became active (one series per reason).",
+            "source",
+            "reason",
+            "class",
+            "active",
+        ),
+        _spec(
             "arb_orchestrator_auto_resumes_total",
             "counter",
             "Automatic resumes after every infrastructure reason recovered.",

@@ -25,6 +25,7 @@ from arbqos.clock import Clock, format_ts
 from arbqos.errors import ArbqosError
 from arbqos.metrics.registry import counter, gauge
 from arbqos.services.policy import AUTO_RESUME_WINDOW, ResumePolicy, reason_class
+from arbqos.services.reason_metrics import ReasonSeries
 from arbqos.services.state import (
     SYSTEM,
     Actor,
@@ -284,6 +285,7 @@ class PauseControl:
         self._pauses: Counter = counter(registry, "arb_orchestrator_pauses_total")
         self._store_ok: Gauge = gauge(registry, "arb_orchestrator_state_persisted")
         self._labels = ReasonLabels()
+        self._reason_series = ReasonSeries(registry)
         for source, name in _PREINIT:
             self._pauses.labels(source, name)
         self.last_forced_resume: float | None = None
@@ -295,7 +297,7 @@ class PauseControl:
         self._pending_seen = 0
         loaded = store.load()
         self.reasons_by_key = {r.key: r for r in loaded.reasons}
-        self._reasons_json = [r.to_json() for r in self.reasons]
+        self._publish()
         self.suppressed = loaded.suppressed
         self.state = State.PAUSED if self.reasons_by_key else State.RUNNING
         self.since: datetime = loaded.since or clock.now_utc()
@@ -487,7 +489,7 @@ class PauseControl:
         self._pending_seen = 0
         self._store_ok.set(1)
         self.reasons_by_key = reasons
-        self._reasons_json = [r.to_json() for r in self.reasons]
+        self._publish()
         if NOT_PERSISTED in reasons:
             self._inactive_mono[NOT_PERSISTED] = self.clock.monotonic()
         return True
@@ -579,6 +581,12 @@ class PauseControl:
             self._queue(entry)
         self._apply(kept, before, kept.state_after())
 
+    def _publish(self) -> None:
+        """Refresh what status and metrics show of the reasons."""
+        reasons = self.reasons
+        self._reasons_json = [r.to_json() for r in reasons]
+        self._reason_series.sync(reasons)
+
     def _queue(self, entry: JournalEntry) -> None:
         self._pending.append(entry)
         self._pending_seen += 1
@@ -586,7 +594,7 @@ class PauseControl:
     def _apply(self, unit: Unit, before: State, after: State) -> None:
         """Swap in the new state and update metrics and logs."""
         self.reasons_by_key = unit.reasons
-        self._reasons_json = [r.to_json() for r in self.reasons]
+        self._publish()
         self.suppressed = unit.suppressed
         mono = self.clock.monotonic()
         for key in unit.deactivated:
