@@ -182,7 +182,7 @@ class AlertingConfig(Section):
     info_repeat_s: PositiveSeconds = 86400.0
     """Re-send of a firing info alert, seconds."""
     watchdog_repeat_s: PositiveSeconds = 60.0
-    """Re-send of ArbWatchdog to the orchestrator, s (it arrives every this + group_interval_s)."""
+    """Re-send of ArbWatchdog to the orchestrator, s (gaps: this to this + group_interval_s)."""
     heartbeat_stale_intervals: Annotated[float, Field(gt=1)] = 3.0
     """ArbHeartbeatStale fires after this many heartbeat intervals without a tick."""
     pause_token_file: str = "/etc/arbqos/pause_token"

@@ -22,7 +22,7 @@ from arbqos.services.state import (
     State,
 )
 from arbqos.services.store import JournalEntry, StateStore, prune_horizon
-from arbqos.vocab import PAUSE_ALERTS, AlertName, PauseSource
+from arbqos.vocab import PAUSABLE_ALERTS, AlertName, PauseSource
 
 logger = logging.getLogger(__name__)
 
@@ -323,7 +323,7 @@ class PauseControl:
 
 
 _PREINIT: tuple[tuple[str, str], ...] = (
-    *((PauseSource.ALERT, name) for name in sorted(PAUSE_ALERTS)),
+    *((PauseSource.ALERT, name) for name in sorted(PAUSABLE_ALERTS)),
     (PauseSource.HEARTBEAT, AlertName.SEQUENCER_DOWN),
     (PauseSource.HEARTBEAT, AlertName.RPC_DOWN),
     (PauseSource.DEADMAN, AlertName.HEARTBEAT_STALE),
