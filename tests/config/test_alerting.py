@@ -218,3 +218,13 @@ def test_no_warning_when_every_path_has_a_channel(tmp_path: Path) -> None:
         )
     )
     assert delivery_warnings(cfg, {}) == []
+
+
+def test_a_channel_url_in_place_of_the_notify_file_is_refused_without_echo(
+    tmp_path: Path,
+) -> None:
+    url = "discord://1234567890/Ab3dEfGh1JkLmNoPqRsTuVwXyZ0123"
+    text = errors_of(write_alerting(tmp_path, f"notify_urls_file: {url}\n"))
+    assert "alerting.notify_urls_file" in text
+    assert "expected the path of a file that holds the channel URLs, not a URL" in text
+    assert "Ab3dEfGh1JkLmNoPqRsTuVwXyZ0123" not in text

@@ -111,6 +111,7 @@ class Recorder(BaseHTTPRequestHandler):
                 "auth": self.headers.get("Authorization"),
                 "body": json.loads(body),
                 "at": time.monotonic(),
+                "wall": time.time(),
             }
         )
         self.send_response(200)

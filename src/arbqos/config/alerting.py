@@ -217,6 +217,16 @@ class AlertingConfig(Section):
             )
         return value
 
+    @field_validator("notify_urls_file")
+    @classmethod
+    def _a_path_not_a_url(cls, value: str | None) -> str | None:
+        if value is not None and "://" in value:
+            raise ValueError(
+                "expected the path of a file that holds the channel URLs, not a URL: a URL "
+                "here would sit in the config (and in git); write it into that file instead"
+            )
+        return value
+
     @field_validator("notify_critical_tags")
     @classmethod
     def _critical_goes_somewhere(cls, value: list[str]) -> list[str]:
