@@ -40,28 +40,28 @@ from arbqos.vocab import AlertName, Severity
 GROUP_BY: tuple[str, ...] = ("alertname", "venue", "chain", "wallet", "target", "cause")
 """Identifying labels: one group (and so one webhook timeline) per thing that broke."""
 
-INHIBITIONS: tuple[tuple[str, str, tuple[str, ...], str], ...] = (
+INHIBITIONS: tuple[tuple[str, tuple[str, ...], tuple[str, ...], str], ...] = (
     (
         'alertname="ArbHeartbeatStale"',
-        'alertname=~"ArbProbeFailed|ArbChainRpcDown|ArbChainHeadStale"',
+        ('alertname=~"ArbProbeFailed|ArbChainRpcDown|ArbChainHeadStale"',),
         (),
         "the heartbeat is stale, so the probe and chain gauges it feeds are frozen",
     ),
     (
         'alertname=~"ArbRpcDown|ArbChainRpcDown"',
-        'alertname="ArbChainHeadStale"',
+        ('alertname="ArbChainHeadStale"',),
         ("chain",),
         "without an answering RPC the head of that chain cannot be read",
     ),
     (
         'alertname="ArbSequencerDown"',
-        'alertname="ArbChainHeadStale"',
+        ('alertname="ArbChainHeadStale"',),
         ("chain",),
         "a down sequencer produces no blocks, so its chain head ages",
     ),
     (
         f'alertname="{AlertName.ORCHESTRATOR_DOWN}"',
-        f'alertname="{AlertName.ALERTMANAGER_NOTIFY_FAILING}", integration="webhook"',
+        (f'alertname="{AlertName.ALERTMANAGER_NOTIFY_FAILING}"', 'integration="webhook"'),
         (),
         "with the orchestrator down, the failing webhook is the orchestrator's",
     ),
@@ -129,7 +129,7 @@ def build_alertmanager_config(cfg: ArbqosConfig) -> dict[str, Any]:
     for source, target, equal, _why in INHIBITIONS:
         rule: dict[str, Any] = {
             "source_matchers": [source],
-            "target_matchers": [*target.split(", "), 'action!="pause"'],
+            "target_matchers": [*target, 'action!="pause"'],
         }
         if equal:
             rule["equal"] = list(equal)
@@ -160,5 +160,5 @@ def header(cfg: ArbqosConfig) -> str:
     ]
     for source, target, equal, why in INHIBITIONS:
         same = f" on the same {', '.join(equal)}" if equal else ""
-        lines.append(f"- {source} mutes {target}{same}: {why}.")
+        lines.append(f"- {source} mutes {', '.join(target)}{same}: {why}.")
     return "\n".join(lines)
