@@ -138,8 +138,15 @@ def config_group() -> None:
 @config_group.command("validate")
 @config_options
 def config_validate(config_dir: Path, overrides: tuple[str, ...]) -> None:
-    """Validate every config file; print `ok <hash>` or every error (exit 2)."""
+    """Validate every config file; print `ok <hash>` or every error (exit 2).
+
+    Also warns (stderr, exit 0) about alerts and notices that no channel delivers.
+    """
+    from arbqos.config.delivery import delivery_warnings
+
     loaded = load_or_exit(config_dir, overrides)
+    for warning in delivery_warnings(loaded.config, os.environ):
+        click.echo(f"warning: {warning}", err=True)
     click.echo(f"ok {loaded.hash}")
 
 

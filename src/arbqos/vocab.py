@@ -122,6 +122,12 @@ class AlertName(StrEnum):
     CHAIN_RPC_DOWN = "ArbChainRpcDown"
     CHAIN_HEAD_STALE = "ArbChainHeadStale"
     BALANCE_WATCHER_STALE = "ArbBalanceWatcherStale"
+    ENGINE_METRICS_ABSENT = "ArbEngineMetricsAbsent"
+    THRESHOLD_BUCKET_MISSING = "ArbThresholdBucketMissing"
+    ORCHESTRATOR_DOWN = "ArbOrchestratorDown"
+    PROMETHEUS_NOTIFY_FAILING = "ArbPrometheusNotifyFailing"
+    ALERTMANAGER_NOTIFY_FAILING = "ArbAlertmanagerNotifyFailing"
+    RULE_EVALUATION_FAILING = "ArbRuleEvaluationFailing"
 
 
 PAUSE_ALERTS: frozenset[AlertName] = frozenset(
@@ -133,5 +139,22 @@ PAUSE_ALERTS: frozenset[AlertName] = frozenset(
         AlertName.HEARTBEAT_STALE,
     }
 )
-"""Alerts whose rules carry `action="pause"`: the generators mark exactly these, the
-orchestrator pre-creates their metric series, and a test checks both against the rule file."""
+"""Alerts whose rules always carry `action="pause"`."""
+
+OPTIONAL_PAUSE_ALERTS: frozenset[AlertName] = frozenset({AlertName.ENGINE_METRICS_ABSENT})
+"""Alerts that carry `action="pause"` only when configured (`alerting.pause_on_engine_absent`)."""
+
+PAUSABLE_ALERTS: frozenset[AlertName] = PAUSE_ALERTS | OPTIONAL_PAUSE_ALERTS
+"""Every alert that pauses under some configuration: the orchestrator pre-creates their series."""
+
+
+def pause_alerts(*, pause_on_engine_absent: bool) -> frozenset[AlertName]:
+    """The alerts rendered with `action="pause"` (use `AlertingConfig.pause_alerts()`).
+
+    The rule generator marks exactly these and a test checks the rendered rule file against
+    them, so the rules and the orchestrator agree on what pauses.
+
+    >>> AlertName.ENGINE_METRICS_ABSENT in pause_alerts(pause_on_engine_absent=True)
+    True
+    """
+    return PAUSE_ALERTS | (OPTIONAL_PAUSE_ALERTS if pause_on_engine_absent else frozenset())

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from arbqos.config import ChainEndpoint, WalletConfig
+from arbqos.config import ChainEndpoint, DirectReceiver, WalletConfig
 from arbqos.config.reference import BEGIN, END, render_reference, schema_keys
 from arbqos.config.schema import SECTIONS
 from tests.conftest import REPO_ROOT
@@ -17,7 +17,7 @@ REGENERATE = (
 def test_every_schema_key_is_documented() -> None:
     text = DOC.read_text()
     keys = schema_keys()
-    models = [*SECTIONS.values(), WalletConfig, ChainEndpoint]
+    models = [*SECTIONS.values(), WalletConfig, ChainEndpoint, DirectReceiver]
     assert len(keys) == sum(len(model.model_fields) for model in models)
     missing = [key.path for key in keys if f"`{key.path}`" not in text]
     assert missing == [], f"undocumented keys {missing}; run: {REGENERATE}"

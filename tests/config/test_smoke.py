@@ -15,7 +15,7 @@ def test_committed_config_validates_and_hash_matches() -> None:
     config_dir = str(REPO_ROOT / "config")
     validate = runner.invoke(main, ["config", "validate", "--config-dir", config_dir])
     assert validate.exit_code == 0, validate.output
-    match = re.fullmatch(r"ok ([0-9a-f]{64})\n", validate.output)
+    match = re.fullmatch(r"ok ([0-9a-f]{64})\n", validate.stdout)
     assert match
     hashed = runner.invoke(main, ["config", "hash", "--config-dir", config_dir])
     assert hashed.output.strip() == match.group(1)

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import re
 
+from arbqos.generators.alertpath import ALERTMANAGER_SERIES as ALERT_PATH_ALERTMANAGER_SERIES
+from arbqos.generators.alertpath import PROMETHEUS_SERIES as ALERT_PATH_PROMETHEUS_SERIES
 from arbqos.metrics.definitions import METRICS
 
 KEYWORDS = frozenset(
     {"and", "or", "unless", "bool", "offset", "by", "without", "on", "ignoring", "inf", "nan"}
     | {"group_left", "group_right"}  # also valid without a label list
 )
-PROMETHEUS_SERIES = frozenset({"ALERTS", "up"})
-"""Series Prometheus itself produces."""
+PROMETHEUS_SERIES = frozenset(
+    {"ALERTS", "up", *ALERT_PATH_PROMETHEUS_SERIES, *ALERT_PATH_ALERTMANAGER_SERIES}
+)
+"""Series Prometheus produces itself or scrapes from itself and Alertmanager."""
 
 _STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
 _MATCHERS = re.compile(r"\{[^}]*\}")

@@ -21,7 +21,9 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from arbqos.config import ArbqosConfig
+from arbqos.config import ArbqosConfig, config_hash
+from arbqos.generators.alertpath import FOR_S as ALERT_PATH_FOR_S
+from arbqos.generators.alertpath import WINDOW_S as ALERT_PATH_WINDOW_S
 from arbqos.generators.promql import duration, number
 from arbqos.generators.rules import build_rule_groups
 from arbqos.generators.serialize import to_yaml
@@ -128,7 +130,9 @@ class CaseBuilder:
         rule = next(
             r
             for r in self.rules
-            if r.get("alert") == alertname and r["labels"].get("cause") == cause
+            if r.get("alert") == alertname
+            and r["labels"].get("cause") == cause
+            and all(labels.get(k, v) == v for k, v in r["labels"].items() if k != "cause")
         )
         all_labels = {**labels, **rule["labels"]}
         notes = {key: expand(text, all_labels, value) for key, text in rule["annotations"].items()}
@@ -305,6 +309,7 @@ class CaseBuilder:
         cases: list[Case] = []
         for name, metric, chain in (
             ("ArbSequencerDown", "arb_sequencer_up", "arbitrum"),
+            ("ArbSequencerDown", "arb_sequencer_up", "sx_rollup"),
             ("ArbRpcDown", "arb_rpc_up", "sx_rollup"),
         ):
             cases += self._level_cases(
@@ -430,13 +435,23 @@ class CaseBuilder:
                 for s, h in zip(services, hashes, strict=True)
             ]
 
-        name = "ArbConfigDrift"
-        fires = [Check(warn_for, name, [self.expect(name, {}, 2)])]
+        name, rendered, other = "ArbConfigDrift", config_hash(self.cfg), "b" * 64
+        odd_one = {"service": "balance_watcher", "config_hash": other}
+        expected = [
+            self.expect(name, odd_one, 1, cause="rules"),
+            self.expect(name, {}, 2, cause="services"),
+        ]
+        fires = [Check(warn_for, name, expected)]
         if warn_for > 0:
             fires.insert(0, Check(warn_for - step, name))
         return [
-            Case("two config hashes fire", step, info(["a" * 64, "a" * 64, "b" * 64]), fires),
-            Case("one config hash is silent", step, info(["a" * 64] * 3), [Check(warn_for, name)]),
+            Case(
+                "two config hashes fire (services differ; one also differs from the rules)",
+                step,
+                info([rendered, rendered, other]),
+                fires,
+            ),
+            Case("one config hash is silent", step, info([rendered] * 3), [Check(warn_for, name)]),
         ]
 
     def stale_cases(
@@ -522,30 +537,16 @@ class CaseBuilder:
 
     def idle_case(self, step: float) -> Case:
         """A healthy, idle bot: counters flat, chains up, runs completing; only ArbWatchdog."""
+        from tests.generators.promtool_blind import healthy_meta_series
+
         al = self.cfg.alerting
         hb_limit = al.heartbeat_stale_intervals * self.cfg.heartbeat.interval_s
         bw_limit = al.heartbeat_stale_intervals * self.cfg.balance_watcher.poll_interval_s
         horizon = max(self.cfg.exec.qos_window_s, hb_limit, bw_limit)
-        at = horizon + max(al.pause_for_s, al.warn_for_s) + step
+        longest_for = max(al.pause_for_s, al.warn_for_s, al.absent_for_s, ALERT_PATH_FOR_S)
+        at = horizon + longest_for + step
         steps = round(at / step) + 1
-        flat = f"0x{steps}"
         now = f"0+{number(step)}x{steps}"
-        venue_series = []
-        for venue in ("sx", "azuro"):
-            labels = {"venue": venue, **ENGINE}
-            for metric in (
-                "arb_orders_submitted_total",
-                "arb_stake_requested_usd_total",
-                "arb_stake_resolved_usd_total",
-                "arb_stake_filled_usd_total",
-                "arb_accept_time_seconds_count",
-                "arb_stake_fraction_of_bank_count",
-            ):
-                venue_series.append(series(metric, labels, flat))
-            le = format_le(self.cfg.exec.p95_accept_time_ms_max / 1000)
-            venue_series.append(
-                series("arb_accept_time_seconds_bucket", {**labels, "le": le}, flat)
-            )
         infra = [
             series("arb_heartbeat_last_tick_timestamp_seconds", HEARTBEAT, now),
             series("arb_balance_watcher_last_poll_timestamp_seconds", BALANCE, now),
@@ -564,11 +565,15 @@ class CaseBuilder:
                 f"{number(self.cfg.risk.balance_alert_usd + 100)}x{steps}",
             )
         )
+        for venue in ("sx", "azuro"):
+            for metric in ("arb_stake_requested_usd_total", "arb_order_results_total"):
+                infra.append(series(metric, {"venue": venue, **ENGINE}, f"0x{steps}"))
         checks = [
             Check(at, n, [self.expect(n, {}, 1)] if n == "ArbWatchdog" else [])
             for n in self.alert_names()
         ]
-        return Case("idle healthy bot: only ArbWatchdog fires", step, venue_series + infra, checks)
+        series_ = infra + healthy_meta_series(self.cfg, steps)
+        return Case("idle healthy bot: only ArbWatchdog fires", step, series_, checks)
 
 
 def build_test_files(cfg: ArbqosConfig, rules_path: str) -> dict[str, str]:
@@ -577,6 +582,8 @@ def build_test_files(cfg: ArbqosConfig, rules_path: str) -> dict[str, str]:
     Files differ by evaluation interval: the QoS window step, 5 s for the pause alerts and
     15 s for notify-only alerts (each reduced to divide the configured `for` and limits).
     """
+    from tests.generators.promtool_blind import BlindCases, alert_path_cases, rules_drift_cases
+
     b = CaseBuilder(cfg)
     al = cfg.alerting
     hb_limit = al.heartbeat_stale_intervals * cfg.heartbeat.interval_s
@@ -584,7 +591,10 @@ def build_test_files(cfg: ArbqosConfig, rules_path: str) -> dict[str, str]:
     qos_step = grid_s(al.pause_for_s, unit_s=cfg.exec.qos_window_s / QOS_STEPS_PER_WINDOW)
     pause_step = grid_s(al.pause_for_s, hb_limit, unit_s=5)
     notify_step = grid_s(al.warn_for_s, bw_limit, unit_s=15)
-    idle_step = grid_s(al.pause_for_s, al.warn_for_s, unit_s=15)
+    idle_step = grid_s(al.pause_for_s, al.warn_for_s, al.absent_for_s, unit_s=15)
+    blind_step = grid_s(al.absent_for_s, unit_s=5)
+    path_step = grid_s(ALERT_PATH_FOR_S, ALERT_PATH_WINDOW_S, unit_s=15)
+    blind = BlindCases(cfg, blind_step)
     hb_metric = "arb_heartbeat_last_tick_timestamp_seconds"
     bw_metric = "arb_balance_watcher_last_poll_timestamp_seconds"
     groups: dict[str, tuple[float, list[Case]]] = {
@@ -604,10 +614,16 @@ def build_test_files(cfg: ArbqosConfig, rules_path: str) -> dict[str, str]:
             b.chain_warning_cases(notify_step)
             + b.wallet_cases(notify_step)
             + b.config_drift_cases(notify_step)
+            + rules_drift_cases(cfg, notify_step)
             + b.stale_cases(
                 "ArbBalanceWatcherStale", bw_metric, bw_limit, al.warn_for_s, notify_step
             ),
         ),
+        "blind_test.yaml": (
+            blind_step,
+            blind.engine_cases() + blind.bucket_cases() + blind.orchestrator_cases(),
+        ),
+        "alertpath_test.yaml": (path_step, alert_path_cases(cfg, path_step)),
         "idle_test.yaml": (idle_step, [b.idle_case(idle_step)]),
     }
     header = (

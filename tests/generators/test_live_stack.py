@@ -7,11 +7,7 @@ webhook (a loopback recorder here) with the Bearer token read from the credentia
 
 from __future__ import annotations
 
-import json
-import threading
 import time
-from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -32,39 +28,6 @@ from tests.generators.conftest import write_tree
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(90)]
 TOKEN = "live-stack-pause-token"
-
-
-class Recorder(BaseHTTPRequestHandler):
-    """Records every POST (path, Authorization header, JSON body); 404 for everything else."""
-
-    received: list[dict[str, Any]]
-
-    def do_POST(self) -> None:
-        body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-        self.received.append(
-            {"path": self.path, "auth": self.headers.get("Authorization"), "body": json.loads(body)}
-        )
-        self.send_response(200)
-        self.end_headers()
-
-    def do_GET(self) -> None:
-        self.send_response(404)
-        self.end_headers()
-
-    def log_message(self, format: str, *args: Any) -> None:
-        return
-
-
-@pytest.fixture
-def webhook() -> Iterator[tuple[int, list[dict[str, Any]]]]:
-    received: list[dict[str, Any]] = []
-    handler = type("Handler", (Recorder,), {"received": received})
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server.server_address[1], received
-    server.shutdown()
-    server.server_close()
 
 
 def test_dead_heartbeat_reaches_the_orchestrator_webhook_with_the_token(
@@ -114,13 +77,15 @@ def test_dead_heartbeat_reaches_the_orchestrator_webhook_with_the_token(
         wait_for_http(f"http://{am}/-/ready", timeout_s=20)
         wait_for_http(f"http://{prom}/-/ready", timeout_s=20)
         deadline = time.monotonic() + 30
-        while time.monotonic() < deadline and not received:
+        while time.monotonic() < deadline and not any(
+            r["body"]["commonLabels"].get("action") == "pause" for r in received
+        ):
             time.sleep(0.2)
         assert received, prometheus.tail() + alertmanager.tail()
         rules = httpx.get(f"http://{prom}/api/v1/rules", timeout=5).json()["data"]["groups"]
         alerts = httpx.get(f"http://{prom}/api/v1/alerts", timeout=5).json()["data"]["alerts"]
 
-    first = received[0]
+    first = next(r for r in received if r["body"]["commonLabels"].get("action") == "pause")
     assert first["path"] == "/v1/alertmanager"
     assert first["auth"] == f"Bearer {TOKEN}"
     assert first["body"]["version"] == "4"

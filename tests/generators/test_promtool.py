@@ -33,7 +33,13 @@ VARIANT = ArbqosConfig(
         fill_ratio_min=0.9, p95_accept_time_ms_max=8000, qos_window_s=60, min_orders_in_window=7
     ),
     risk=RiskConfig(stake_pct_cap=0.1, balance_alert_usd=25.5),
-    alerting=AlertingConfig(pause_for_s=2, warn_for_s=30, heartbeat_stale_intervals=2.5),
+    alerting=AlertingConfig(
+        pause_for_s=2,
+        warn_for_s=30,
+        heartbeat_stale_intervals=2.5,
+        absent_for_s=12,
+        pause_on_engine_absent=True,
+    ),
     heartbeat=HeartbeatConfig(interval_s=10, probe_timeout_s=5),
     balance_watcher=BalanceWatcherConfig(poll_interval_s=20),
 )
@@ -101,3 +107,36 @@ def test_the_one_minus_ratio_form_fires_at_exactly_five_percent(tmp_path: Path) 
     result = run_tool(["promtool", "test", "rules", str(tmp_path / "qos_test.yaml")])
     assert result.returncode == 1
     assert "exactly 5 % above the threshold bucket is silent" in result.stdout + result.stderr
+
+
+def run_one(directory: Path, name: str) -> str:
+    result = run_tool(["promtool", "test", "rules", str(directory / name)])
+    assert result.returncode == 1, result.stdout
+    return result.stdout + result.stderr
+
+
+def test_a_longer_absence_delay_fails_the_blind_tests(tmp_path: Path) -> None:
+    slower = ArbqosConfig(alerting=AlertingConfig(absent_for_s=35))
+    write_suite(ArbqosConfig(), tmp_path, render_all(slower)[RULES_PATH])
+    output = run_one(tmp_path, "blind_test.yaml")
+    assert "engine target down fires target_down only, at t0 + absent_for_s" in output
+    assert "orchestrator scrape failing fires ArbOrchestratorDown" in output
+
+
+def test_series_absence_without_the_target_up_gate_double_fires(tmp_path: Path) -> None:
+    text = render_all(ArbqosConfig())[RULES_PATH]
+    gate = '\n      and on () (max(up{job="engine"}) == 1)'
+    assert gate in text
+    write_suite(ArbqosConfig(), tmp_path, text.replace(gate, ""))
+    output = run_one(tmp_path, "blind_test.yaml")
+    assert "engine target down fires target_down only" in output
+    assert "series_absent" in output
+
+
+def test_an_le_written_as_an_integer_is_caught_on_a_healthy_engine(tmp_path: Path) -> None:
+    """`le="12"` matches nothing: the bucket rule would fire on every healthy engine."""
+    text = render_all(ArbqosConfig())[RULES_PATH]
+    assert 'arb_accept_time_seconds_bucket{le="12.0"}' in text
+    write_suite(ArbqosConfig(), tmp_path, text.replace('{le="12.0"}', '{le="12"}'))
+    output = run_one(tmp_path, "idle_test.yaml")
+    assert "ArbThresholdBucketMissing" in output

@@ -14,7 +14,7 @@ from click.testing import CliRunner
 from arbqos.cli import main
 from arbqos.config import ArbqosConfig, load_config
 from arbqos.generators import render_all, run_render
-from arbqos.generators.render import PROMETHEUS_PATH, RULES_PATH
+from arbqos.generators.render import ALERTMANAGER_PATH, PROMETHEUS_PATH, RULES_PATH
 from tests.conftest import REPO_ROOT
 
 CONTRACT_PATHS = {
@@ -125,3 +125,55 @@ def test_a_threshold_change_from_any_layer_reaches_the_rules(
     assert write.exit_code == 0, write.output
     assert fragment in (root / RULES_PATH).read_text()
     assert runner.invoke(main, ["render", "--check", *args]).exit_code == 0
+
+
+SWALLOWING_ALERTMANAGER = """\
+route:
+  receiver: default
+  routes:
+  - receiver: orchestrator
+    matchers: ['action="pause"']
+    continue: true
+  - receiver: default
+receivers:
+- name: orchestrator
+  webhook_configs:
+  - url: http://127.0.0.1:8700/v1/alertmanager
+- name: default
+"""
+
+
+def test_render_check_fails_naming_alert_and_receiver_that_swallows_it(tmp_path: Path) -> None:
+    """The alertmanager.yml of before: warnings went to `default`, which had no integration."""
+    config_dir, root = copy_tree(tmp_path)
+    (root / ALERTMANAGER_PATH).write_text(SWALLOWING_ALERTMANAGER)
+    args = ["render", "--check", "--config-dir", str(config_dir), "--root", str(root)]
+    result = CliRunner(env=isolated_env()).invoke(main, args)
+    assert result.exit_code == 1, result.output
+    assert (
+        f"error: {ALERTMANAGER_PATH}: alert ArbWalletBalanceLow (severity=warning) can route "
+        "to receiver 'default', which has no integration" in result.output
+    )
+    assert f"differs: {ALERTMANAGER_PATH}" in result.output
+    rendered = CliRunner(env=isolated_env()).invoke(main, args[:1] + args[2:])
+    assert rendered.exit_code == 0, rendered.output
+    assert CliRunner(env=isolated_env()).invoke(main, args).exit_code == 0
+
+
+def test_render_refuses_to_write_a_config_that_swallows_alerts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from arbqos.generators import alertmanager
+
+    def without_integration(config: ArbqosConfig) -> dict[str, object]:
+        return yaml.safe_load(SWALLOWING_ALERTMANAGER)
+
+    monkeypatch.setattr(alertmanager, "build_alertmanager_config", without_integration)
+    loaded = load_config(REPO_ROOT / "config", {}, ())
+    out = io.StringIO()
+    assert run_render(loaded, root=tmp_path, check=False, out=out) == 1
+    assert "error: alert ArbStakeCapExceeded (severity=warning) can route to receiver" in (
+        out.getvalue()
+    )
+    assert "nothing written" in out.getvalue()
+    assert not (tmp_path / "ops").exists()

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import re
 
+import pytest
 import yaml
 
-from arbqos.config import ArbqosConfig, ExecConfig, RiskConfig
+from arbqos.config import AlertingConfig, ArbqosConfig, ExecConfig, RiskConfig, config_hash
 from arbqos.generators.promql import duration, number
 from arbqos.generators.render import RULES_PATH, render_all
 from arbqos.generators.rules import alert_names, build_rule_groups
 from arbqos.metrics.definitions import accept_time_buckets, format_le, stake_fraction_buckets
+from arbqos.vocab import PAUSABLE_ALERTS, PauseSource
 from tests.generators.promql_names import known_series, metric_names
 
 CONTRACT_ALERTS = {
@@ -23,6 +25,14 @@ CONTRACT_ALERTS = {
     "ArbStakeCapExceeded": None,
     "ArbConfigDrift": None,
     "ArbWatchdog": None,
+}
+SECOND_ROUND_ALERTS = {
+    "ArbEngineMetricsAbsent": None,
+    "ArbThresholdBucketMissing": None,
+    "ArbOrchestratorDown": None,
+    "ArbPrometheusNotifyFailing": None,
+    "ArbAlertmanagerNotifyFailing": None,
+    "ArbRuleEvaluationFailing": None,
 }
 RECORD_NAME = re.compile(r"^[a-z_]+:arb_[a-z0-9_]+:[a-z0-9_]+$")
 
@@ -45,7 +55,7 @@ def test_every_contract_alert_exists_with_its_action_and_severity() -> None:
         labels = rule["labels"]
         assert isinstance(labels, dict)
         assert labels["severity"] in {"critical", "warning", "info"}
-        expected_action = CONTRACT_ALERTS.get(str(rule["alert"]))
+        expected_action = {**CONTRACT_ALERTS, **SECOND_ROUND_ALERTS}.get(str(rule["alert"]))
         assert labels.get("action") == expected_action, rule["alert"]
         annotations = rule["annotations"]
         assert isinstance(annotations, dict)
@@ -59,6 +69,8 @@ def test_only_contract_pause_alerts_pause() -> None:
 
 def test_recording_rules_follow_level_metric_operation() -> None:
     records = [r["record"] for r in rules_of(ArbqosConfig()) if "record" in r]
+    assert records[0] == "arb_rules_info"  # named by the contract (section 9)
+    records = records[1:]
     assert "venue:arb_fill_ratio:ratio_window" in records
     assert "venue:arb_accept_time_seconds:p95_window" in records
     assert len(records) == len(set(records))
@@ -134,3 +146,61 @@ def test_committed_rule_file_is_valid_yaml_with_three_groups() -> None:
         "arbqos_infra_alerts",
     ]
     assert {g["interval"] for g in document["groups"]} == {"1s"}
+
+
+def pausing(cfg: ArbqosConfig) -> set[str]:
+    return {str(r["alert"]) for r in rules_of(cfg) if r.get("labels", {}).get("action")}
+
+
+@pytest.mark.parametrize("engine_absent_pauses", [False, True])
+def test_rendered_pause_alerts_are_exactly_what_the_orchestrator_knows(
+    engine_absent_pauses: bool,
+) -> None:
+    """The rules and the orchestrator agree through `AlertingConfig.pause_alerts()`."""
+    from arbqos.services.control import _PREINIT
+
+    cfg = ArbqosConfig(alerting=AlertingConfig(pause_on_engine_absent=engine_absent_pauses))
+    assert pausing(cfg) == set(cfg.alerting.pause_alerts())
+    assert ("ArbEngineMetricsAbsent" in pausing(cfg)) is engine_absent_pauses
+    preinit = {name for source, name in _PREINIT if source == PauseSource.ALERT}
+    assert pausing(cfg) <= preinit
+    assert preinit == set(PAUSABLE_ALERTS)
+
+
+def test_every_pausable_alert_pauses_under_some_config() -> None:
+    configs = [ArbqosConfig(alerting=AlertingConfig(pause_on_engine_absent=v)) for v in (0, 1)]
+    assert set().union(*(pausing(c) for c in configs)) == set(PAUSABLE_ALERTS)
+    for rule in rules_of(configs[1]):
+        if rule.get("alert") == "ArbEngineMetricsAbsent":
+            assert rule["labels"]["action"] == "pause", rule["labels"]
+
+
+def test_the_rules_carry_the_hash_of_the_config_they_were_rendered_from() -> None:
+    cfg = ArbqosConfig(exec=ExecConfig(fill_ratio_min=0.9))
+    (info,) = [r for r in rules_of(cfg) if r.get("record") == "arb_rules_info"]
+    assert info == {
+        "record": "arb_rules_info",
+        "expr": "vector(1)",
+        "labels": {"config_hash": config_hash(cfg)},
+    }
+    (drift,) = [r for r in alert_rules(cfg, "ArbConfigDrift") if r["labels"]["cause"] == "rules"]
+    assert f'config_hash!="{config_hash(cfg)}"' in str(drift["expr"])
+    assert config_hash(cfg) != config_hash(ArbqosConfig())
+
+
+def test_threshold_bucket_rules_use_the_exported_le_strings() -> None:
+    cfg = ArbqosConfig(
+        exec=ExecConfig(p95_accept_time_ms_max=1000), risk=RiskConfig(stake_pct_cap=0.1)
+    )
+    exprs = " ".join(str(r["expr"]) for r in alert_rules(cfg, "ArbThresholdBucketMissing"))
+    assert 'arb_accept_time_seconds_bucket{le="1.0"}' in exprs
+    assert 'arb_stake_fraction_of_bank_bucket{le="0.1"}' in exprs
+
+
+def test_sequencer_down_covers_sx_rollup_and_arbitrum() -> None:
+    rules = alert_rules(ArbqosConfig(), "ArbSequencerDown")
+    assert {r["labels"]["chain"] for r in rules} == {"arbitrum", "sx_rollup"}
+    for rule in rules:
+        chain = rule["labels"]["chain"]
+        assert f'arb_sequencer_up{{chain="{chain}"}}' in str(rule["expr"])
+        assert rule["labels"]["action"] == "pause"

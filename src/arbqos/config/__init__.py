@@ -1,11 +1,11 @@
 """Configuration: schema, layered loading with sources, canonical hash, redaction, manager."""
 
+from arbqos.config.alerting import AlertingConfig, DirectReceiver
 from arbqos.config.hashing import canonical_json, config_hash
 from arbqos.config.loader import LoadedConfig, load_config
 from arbqos.config.manager import ConfigManager, ReloadOutcome
 from arbqos.config.redact import redact, redact_url
 from arbqos.config.schema import (
-    AlertingConfig,
     ArbqosConfig,
     BalanceWatcherConfig,
     ChainEndpoint,
@@ -23,6 +23,7 @@ __all__ = [
     "BalanceWatcherConfig",
     "ChainEndpoint",
     "ConfigManager",
+    "DirectReceiver",
     "EndpointsConfig",
     "ExecConfig",
     "HeartbeatConfig",

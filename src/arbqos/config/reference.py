@@ -87,7 +87,7 @@ def _kind(base: Any, parts: list[str]) -> str:
     if bounds is not None:
         return bounds.removeprefix("a ")
     if typing.get_origin(base) is dict:
-        names = ", ".join(choices(typing.get_args(base)[0]) or ())
+        names = ", ".join(choices(typing.get_args(base)[0]) or ("a name of your choice",))
         return f"mapping keyed {names}"
     if typing.get_origin(base) is list:
         item = typing.get_args(base)[0]

@@ -3,22 +3,13 @@
 from __future__ import annotations
 
 import re
-import types
-import typing
-from typing import Annotated, Any, Literal
-from urllib.parse import urlsplit
+from typing import Annotated, Literal
 
 from eth_utils.address import is_checksum_address, to_checksum_address
-from pydantic import (
-    AfterValidator,
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
-    Field,
-    ValidationInfo,
-    field_validator,
-)
+from pydantic import AfterValidator, BeforeValidator, Field, ValidationInfo, field_validator
 
+from arbqos.config.alerting import AlertingConfig
+from arbqos.config.base import Fraction, HttpUrl, Port, PositiveSeconds, Section
 from arbqos.vocab import Chain, ProbeTarget, Venue
 
 BankSource = Literal["onchain", "venue_api", "static"]
@@ -62,65 +53,7 @@ def _checksum_address(value: str) -> str:
     return str(to_checksum_address(value))
 
 
-def _http_url(value: str) -> str:
-    """Accept an http(s) URL with a host and no whitespace; drop a trailing slash."""
-    expected = "expected an http:// or https:// URL with a host, e.g. https://rpc.example.org"
-    try:
-        parts = urlsplit(value)
-        _ = parts.port
-    except ValueError as err:
-        raise ValueError(f"{expected} ({err})") from err
-    if parts.scheme not in ("http", "https") or not parts.hostname or re.search(r"\s", value):
-        raise ValueError(expected)
-    return value.rstrip("/")
-
-
-def _host_port(value: str) -> str:
-    """Accept `host:port`."""
-    if not re.match(r"^[A-Za-z0-9_.\-\[\]:]+:\d{1,5}$", value):
-        raise ValueError("expected host:port, e.g. 127.0.0.1:8700")
-    return value
-
-
 Address = Annotated[str, BeforeValidator(_address_not_number), AfterValidator(_checksum_address)]
-HttpUrl = Annotated[str, AfterValidator(_http_url)]
-HostPort = Annotated[str, AfterValidator(_host_port)]
-Port = Annotated[int, Field(ge=1, le=65535)]
-Fraction = Annotated[float, Field(gt=0, le=1)]
-PositiveSeconds = Annotated[float, Field(gt=0)]
-
-
-def _is_number(annotation: Any) -> bool:
-    """Tell whether a field annotation is int or float (through Annotated and `| None`)."""
-    if annotation in (int, float):
-        return True
-    if typing.get_origin(annotation) in (Annotated, typing.Union, types.UnionType):
-        return any(_is_number(arg) for arg in typing.get_args(annotation))
-    return False
-
-
-class Section(BaseModel):
-    """Base of every config model: frozen, unknown keys rejected, no inf/nan, no bool numbers."""
-
-    model_config = ConfigDict(
-        frozen=True,
-        extra="forbid",
-        validate_default=True,
-        allow_inf_nan=False,
-        use_attribute_docstrings=True,
-    )
-
-    @field_validator("*", mode="before")
-    @classmethod
-    def _no_bool_as_number(cls, value: object, info: ValidationInfo) -> object:
-        name = info.field_name
-        if (
-            isinstance(value, bool)
-            and name is not None
-            and _is_number(cls.model_fields[name].annotation)
-        ):
-            raise ValueError(f"expected a number, got the boolean {str(value).lower()}")
-        return value
 
 
 class ExecConfig(Section):
@@ -407,37 +340,6 @@ class OrchestratorConfig(Section):
     """A request body must arrive within this, seconds (else 408)."""
     journal_retention_days: Annotated[float, Field(gt=0)] = 30.0
     """Journal rows older than this are deleted (hourly and at start), days."""
-
-
-class AlertingConfig(Section):
-    """`config/alerting.yml`: Prometheus and Alertmanager timings and scrape targets."""
-
-    scrape_interval_s: PositiveSeconds = 1.0
-    """Prometheus scrape interval, seconds."""
-    evaluation_interval_s: PositiveSeconds = 1.0
-    """Prometheus rule evaluation interval, seconds."""
-    pause_for_s: Annotated[float, Field(ge=0)] = 0.0
-    """`for:` of alerts that pause trading, seconds."""
-    warn_for_s: Annotated[float, Field(ge=0)] = 60.0
-    """`for:` of alerts that only notify, seconds."""
-    group_wait_s: Annotated[float, Field(ge=0)] = 0.0
-    """Alertmanager group_wait, seconds (0: the first alert goes out at once)."""
-    group_interval_s: PositiveSeconds = 1.0
-    """Alertmanager group_interval, seconds."""
-    repeat_interval_s: PositiveSeconds = 3600.0
-    """Alertmanager repeat_interval, seconds; must be longer than exec.qos_window_s."""
-    heartbeat_stale_intervals: Annotated[float, Field(gt=1)] = 3.0
-    """ArbHeartbeatStale fires after this many heartbeat intervals without a tick."""
-    pause_token_file: str = "/etc/arbqos/pause_token"
-    """Credentials file Alertmanager reads the pause token from."""
-    default_webhook_url: HttpUrl | None = None
-    """Where alerts that do not pause are sent (chat bridge, pager); empty: nowhere."""
-    prometheus_listen: HostPort = "127.0.0.1:9090"
-    """Prometheus listen address, host:port."""
-    alertmanager_listen: HostPort = "127.0.0.1:9093"
-    """Alertmanager listen address, host:port."""
-    engine_target: HostPort = "127.0.0.1:9101"
-    """`/metrics` of the arb engine's instrumentation exporter, host:port."""
 
 
 class ArbqosConfig(Section):

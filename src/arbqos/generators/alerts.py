@@ -33,6 +33,7 @@ from typing import Any
 from arbqos.config import ArbqosConfig
 from arbqos.generators.promql import bucket, count, counter, duration, gauge, increase_by, number
 from arbqos.metrics.definitions import CHAINS
+from arbqos.vocab import AlertName, Chain
 
 Rule = dict[str, Any]
 
@@ -188,18 +189,7 @@ def build_infra_alerts(cfg: ArbqosConfig) -> list[Rule]:
     other_chains = "|".join(c for c in CHAINS if c != "sx_rollup")
     chain_targets = "|".join(CHAINS)
     rules = [
-        alert(
-            "ArbSequencerDown",
-            f'min by (chain) ({gauge("arb_sequencer_up")}{{chain="arbitrum"}}) == 0',
-            severity="critical",
-            for_s=al.pause_for_s,
-            pause=PAUSE,
-            summary="Arbitrum sequencer down",
-            description=(
-                'arb_sequencer_up{chain="arbitrum"} is 0 (uptime feed or head lag, seen by the '
-                "heartbeat or the orchestrator registry). Trading is paused."
-            ),
-        ),
+        *_sequencer_rules(cfg),
         alert(
             "ArbRpcDown",
             f'min by (chain) ({gauge("arb_rpc_up")}{{chain="sx_rollup"}}) == 0',
@@ -235,11 +225,12 @@ def build_infra_alerts(cfg: ArbqosConfig) -> list[Rule]:
             ),
         ),
         alert(
-            "ArbConfigDrift",
+            AlertName.CONFIG_DRIFT,
             f"count(count by (config_hash) ({gauge('arb_config_info')})) > 1",
             severity="warning",
             for_s=al.warn_for_s,
             pause=NOTIFY,
+            labels={"cause": "services"},
             summary="services run with different configurations",
             description=(
                 '{{ printf "%.0f" $value }} different config_hash values in arb_config_info '
@@ -290,6 +281,37 @@ def build_infra_alerts(cfg: ArbqosConfig) -> list[Rule]:
             pause=NOTIFY,
         ),
     ]
+    return rules
+
+
+_SEQUENCER_SIGNALS: dict[Chain, tuple[str, str]] = {
+    Chain.ARBITRUM: ("Arbitrum", "the Chainlink uptime feed or the head lag"),
+    Chain.SX_ROLLUP: (
+        "SX Rollup",
+        "no new block while the RPC answers (SX Bet settles there)",
+    ),
+}
+
+
+def _sequencer_rules(cfg: ArbqosConfig) -> list[Rule]:
+    """ArbSequencerDown per rollup: the confirmed `arb_sequencer_up` (the heartbeat confirms)."""
+    rules = []
+    for chain, (title, signal) in _SEQUENCER_SIGNALS.items():
+        rules.append(
+            alert(
+                AlertName.SEQUENCER_DOWN,
+                f'min by (chain) ({gauge("arb_sequencer_up")}{{chain="{chain}"}}) == 0',
+                severity="critical",
+                for_s=cfg.alerting.pause_for_s,
+                pause=AlertName.SEQUENCER_DOWN in cfg.alerting.pause_alerts(),
+                labels={"chain": chain},
+                summary=f"{title} sequencer down",
+                description=(
+                    f'arb_sequencer_up{{chain="{chain}"}} is 0: {signal}, as confirmed by the '
+                    "heartbeat or the orchestrator registry. Trading is paused."
+                ),
+            )
+        )
     return rules
 
 

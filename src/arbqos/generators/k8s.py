@@ -41,4 +41,7 @@ def build_dashboard_configmap(dashboard_json: str) -> dict[str, Any]:
 
 HEADER = f"""{GENERATED}
 Apply with `kubectl apply -n <monitoring namespace> -f ops/k8s/`. Add the labels your
-Prometheus ruleSelector / Grafana sidecar expect (e.g. `release: <helm release>`)."""
+Prometheus ruleSelector / Grafana sidecar expect (e.g. `release: <helm release>`).
+The rules find the engine and the orchestrator by job="engine" and job="orchestrator": name
+their Services so, or set the ServiceMonitors' jobLabel (a wrong name fires
+ArbEngineMetricsAbsent / ArbOrchestratorDown with cause="target_absent")."""

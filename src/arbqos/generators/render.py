@@ -6,10 +6,13 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
+import yaml
+
 from arbqos.config import ArbqosConfig, LoadedConfig
 from arbqos.generators import alertmanager, k8s, prometheus
 from arbqos.generators.dashboard import build_dashboard
-from arbqos.generators.rules import build_rule_file
+from arbqos.generators.routecheck import swallowed_routes
+from arbqos.generators.rules import build_rule_file, build_rule_groups
 from arbqos.generators.serialize import GENERATED, to_json, to_yaml
 
 RULES_PATH = "ops/alerts/qos.yaml"
@@ -41,6 +44,12 @@ def render_all(config: ArbqosConfig) -> dict[str, str]:
     }
 
 
+def routing_problems(config: ArbqosConfig) -> list[str]:
+    """Alerts of the rendered rules that can reach an Alertmanager receiver with no integration."""
+    rules = [rule for group in build_rule_groups(config) for rule in group["rules"]]
+    return swallowed_routes(rules, alertmanager.build_alertmanager_config(config))
+
+
 def stale_files(files: dict[str, str], root: Path) -> list[str]:
     """Paths under `root` whose content differs from `files` (or that are missing)."""
     stale = []
@@ -61,23 +70,38 @@ def write_files(files: dict[str, str], root: Path) -> list[str]:
     return changed
 
 
+def committed_routing_problems(config: ArbqosConfig, root: Path) -> list[str]:
+    """The routing check on the alertmanager.yml under `root` (what Alertmanager would run)."""
+    path = root / ALERTMANAGER_PATH
+    try:
+        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError):
+        return []
+    if not isinstance(document, dict) or not isinstance(document.get("route"), dict):
+        return []
+    rules = [rule for group in build_rule_groups(config) for rule in group["rules"]]
+    return swallowed_routes(rules, document)
+
+
 def run_render(loaded: LoadedConfig, *, root: Path, check: bool, out: TextIO | None = None) -> int:
-    """Render from `loaded.config` under `root`; with `check`, write nothing and exit 1 on drift."""
+    """Render from `loaded.config` under `root`; with `check`, write nothing and exit 1 on drift.
+
+    Both modes exit 1 when an alert can reach an Alertmanager receiver with no integration
+    (`--check` also checks the alertmanager.yml under `root`), naming the alert and receiver.
+    """
     stream = out or sys.stdout
     files = render_all(loaded.config)
+    problems = routing_problems(loaded.config)
+    for problem in problems:
+        stream.write(f"error: {problem}\n")
+    if problems:
+        stream.write(
+            f"{len(problems)} routing problem(s) in the rendered {ALERTMANAGER_PATH}: nothing "
+            "written; give the receiver an integration or route those alerts elsewhere\n"
+        )
+        return 1
     if check:
-        stale = stale_files(files, root)
-        for relative in stale:
-            state = "differs" if (root / relative).is_file() else "missing"
-            stream.write(f"{state}: {relative}\n")
-        if stale:
-            stream.write(
-                f"{len(stale)} generated file(s) out of date with config {loaded.hash[:12]}: "
-                "run `arbqos render` and commit them\n"
-            )
-            return 1
-        stream.write(f"ok: {len(files)} generated files match config {loaded.hash[:12]}\n")
-        return 0
+        return _check(files, loaded, root, stream)
     changed = write_files(files, root)
     for relative in changed:
         stream.write(f"wrote {relative}\n")
@@ -85,4 +109,23 @@ def run_render(loaded: LoadedConfig, *, root: Path, check: bool, out: TextIO | N
         f"{len(changed)} written, {len(files) - len(changed)} unchanged "
         f"(config {loaded.hash[:12]})\n"
     )
+    return 0
+
+
+def _check(files: dict[str, str], loaded: LoadedConfig, root: Path, stream: TextIO) -> int:
+    stale = stale_files(files, root)
+    for relative in stale:
+        state = "differs" if (root / relative).is_file() else "missing"
+        stream.write(f"{state}: {relative}\n")
+    swallowed = committed_routing_problems(loaded.config, root)
+    for problem in swallowed:
+        stream.write(f"error: {ALERTMANAGER_PATH}: {problem}\n")
+    if stale or swallowed:
+        stream.write(
+            f"{len(stale)} generated file(s) out of date with config {loaded.hash[:12]}"
+            + (f", {len(swallowed)} routing problem(s)" if swallowed else "")
+            + ": run `arbqos render` and commit them\n"
+        )
+        return 1
+    stream.write(f"ok: {len(files)} generated files match config {loaded.hash[:12]}\n")
     return 0

@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from arbqos.config import ArbqosConfig
+from arbqos.generators.alertpath import build_alert_path_alerts
 from arbqos.generators.alerts import build_infra_alerts, build_qos_alerts
+from arbqos.generators.blindspots import build_blindspot_alerts, rules_info_record
 from arbqos.generators.promql import duration
 from arbqos.generators.recording import build_recording_rules
 
@@ -19,13 +21,27 @@ def build_rule_groups(cfg: ArbqosConfig) -> list[dict[str, Any]]:
 
     The interval is set on every group so a Prometheus with a slower global evaluation
     interval (the Prometheus Operator default is 30 s) still evaluates these every second.
+
+    Raises:
+        RuntimeError: the alerts marked `action="pause"` are not `cfg.alerting.pause_alerts()`
+            (the set the orchestrator relies on); a generator bug, never a config problem.
     """
     interval = duration(cfg.alerting.evaluation_interval_s)
-    return [
-        {"name": GROUP_RECORDING, "interval": interval, "rules": build_recording_rules(cfg)},
+    infra = [*build_infra_alerts(cfg), *build_blindspot_alerts(cfg), *build_alert_path_alerts(cfg)]
+    groups: list[dict[str, Any]] = [
+        {
+            "name": GROUP_RECORDING,
+            "interval": interval,
+            "rules": [rules_info_record(cfg), *build_recording_rules(cfg)],
+        },
         {"name": GROUP_QOS_ALERTS, "interval": interval, "rules": build_qos_alerts(cfg)},
-        {"name": GROUP_INFRA_ALERTS, "interval": interval, "rules": build_infra_alerts(cfg)},
+        {"name": GROUP_INFRA_ALERTS, "interval": interval, "rules": infra},
     ]
+    marked = {r["alert"] for g in groups for r in g["rules"] if r.get("labels", {}).get("action")}
+    expected = cfg.alerting.pause_alerts()
+    if marked != expected:
+        raise RuntimeError(f"pause alerts {sorted(marked)} differ from {sorted(expected)}")
+    return groups
 
 
 def build_rule_file(cfg: ArbqosConfig) -> dict[str, Any]:

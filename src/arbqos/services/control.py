@@ -41,7 +41,7 @@ from arbqos.services.store import (
     StateStoreError,
     prune_horizon,
 )
-from arbqos.vocab import PAUSE_ALERTS, AlertName, PauseSource, ReasonClass, SystemReason
+from arbqos.vocab import PAUSABLE_ALERTS, AlertName, PauseSource, ReasonClass, SystemReason
 
 logger = logging.getLogger(__name__)
 
@@ -624,7 +624,7 @@ _NOT_APPLIED = frozenset({"reason_inactive", "reason_cleared"})
 """Journal actions of edits that fail-closed mode drops (they would let trading run)."""
 
 _PREINIT: tuple[tuple[str, str], ...] = (
-    *((PauseSource.ALERT, name) for name in sorted(PAUSE_ALERTS)),
+    *((PauseSource.ALERT, name) for name in sorted(PAUSABLE_ALERTS)),
     (PauseSource.HEARTBEAT, AlertName.SEQUENCER_DOWN),
     (PauseSource.HEARTBEAT, AlertName.RPC_DOWN),
     (PauseSource.DEADMAN, AlertName.HEARTBEAT_STALE),

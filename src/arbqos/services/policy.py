@@ -34,6 +34,7 @@ INFRA_ALERTS: frozenset[str] = frozenset(
         AlertName.CHAIN_RPC_DOWN,
         AlertName.CHAIN_HEAD_STALE,
         AlertName.PROBE_FAILED,
+        AlertName.ENGINE_METRICS_ABSENT,
     }
 )
 """Alerts about infrastructure; every other pausing alert is a QoS matter (a person decides)."""
