@@ -75,13 +75,17 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        task = None
+        tasks = []
         if background_interval_s:
-            task = asyncio.create_task(_periodic(service, ticker_clock, background_interval_s))
+            tasks.append(
+                asyncio.create_task(_periodic(service, ticker_clock, background_interval_s))
+            )
+            if service.pinger is not None:
+                tasks.append(asyncio.create_task(service.pinger.run()))
         try:
             yield
         finally:
-            if task is not None:
+            for task in tasks:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
