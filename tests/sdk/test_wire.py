@@ -92,3 +92,18 @@ async def test_the_sdk_reads_what_the_server_holds(tmp_path: Path) -> None:
         assert (await sdk.status()).model_dump() == StatusResponse.model_validate(raw).model_dump()
     finally:
         await orch.close()
+
+
+async def test_a_moment_that_would_not_render_back_is_refused_not_a_server_error(
+    tmp_path: Path,
+) -> None:
+    orch = Orchestrator(tmp_path, FakeClock(start=SEEN), ArbqosConfig())
+    try:
+        for moment in ("0999-01-01T00:00:00Z", "9999-12-31T23:00:00-14:00"):
+            body = chain_health("polygon", observed_at=moment)
+            put = await orch.client.put("/v1/registry/chains/polygon", json=body, headers=PAUSE)
+            error = exactly(ErrorResponse, put, status=422)
+            assert "observed_at: Value error, must lie between 1970 and 9999" in error.message
+        assert exactly(RegistryResponse, await orch.client.get("/v1/registry")).chains == {}
+    finally:
+        await orch.close()

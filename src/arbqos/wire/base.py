@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Annotated
 
 from pydantic import (
@@ -37,8 +38,27 @@ class RequestBody(WireModel):
     model_config = ConfigDict(extra="forbid")
 
 
-Timestamp = Annotated[AwareDatetime, PlainSerializer(format_ts, return_type=str, when_used="json")]
-"""A timezone-aware moment; sent as UTC ISO 8601 with milliseconds and `Z`."""
+def _utc_from_1970(value: datetime) -> datetime:
+    """Refuse moments before 1970 or past year 9999 in UTC: no observation is that old, and
+    such a moment would not render back as a four-digit UTC year (the answer would not parse)."""
+    try:
+        year = value.astimezone(UTC).year
+    except OverflowError:
+        year = 10000
+    if not 1970 <= year <= 9999:
+        raise ValueError(
+            "must lie between 1970 and 9999 in UTC: send UTC ISO 8601, e.g. "
+            "2026-11-26T13:50:58.123Z"
+        )
+    return value
+
+
+Timestamp = Annotated[
+    AwareDatetime,
+    AfterValidator(_utc_from_1970),
+    PlainSerializer(format_ts, return_type=str, when_used="json"),
+]
+"""A timezone-aware moment from 1970 on; sent as UTC ISO 8601 with milliseconds and `Z`."""
 
 
 def _caller_source(value: PauseSource) -> PauseSource:
