@@ -66,7 +66,9 @@ class OrchestratorClient(ClientCore):
         except Exception as err:  # fail closed on anything, not only on the errors we foresaw
             return self._unreachable(err)
 
-    def pause(self, reason: str, detail: str = "", *, source: PauseSource | str = "manual") -> bool:
+    def pause(
+        self, reason: str, detail: str = "", *, source: PauseSource | str = PauseSource.MANUAL
+    ) -> bool:
         """Pause trading; True when this call changed anything (idempotent). Pause token."""
         answer = self._run(calls.pause(reason, detail, source))
         self._forget()
@@ -163,7 +165,7 @@ class AsyncOrchestratorClient(ClientCore):
             return self._unreachable(err)
 
     async def pause(
-        self, reason: str, detail: str = "", *, source: PauseSource | str = "manual"
+        self, reason: str, detail: str = "", *, source: PauseSource | str = PauseSource.MANUAL
     ) -> bool:
         """Pause trading; True when this call changed anything (idempotent). Pause token."""
         answer = await self._run(calls.pause(reason, detail, source))
