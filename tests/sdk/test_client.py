@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 import httpx
 import pytest
 
-from arbqos.clock import FakeClock
+from arbqos.clock import FakeClock, SystemClock, format_ts
 from arbqos.config import ArbqosConfig, EndpointsConfig, OrchestratorConfig
 from arbqos.errors import OrchestratorError
 from arbqos.sdk import AsyncOrchestratorClient, OrchestratorCallError, OrchestratorClient, Route
@@ -82,7 +82,7 @@ async def test_async_client_workflow(served: str) -> None:
         assert await admin.resume() is True
         assert await bot.trading_allowed() is True
         report = {
-            "ts": "2026-11-26T00:00:00.000Z",
+            "ts": format_ts(SystemClock().now_utc()),
             "tick": 1,
             "config_hash": "c" * 64,
             "interval_s": 30,

@@ -9,8 +9,12 @@ from pathlib import Path
 from tests.conftest import REPO_ROOT
 
 SRC = REPO_ROOT / "src"
-ROUTE = re.compile(r"(?<!/api)/v1/(status|pause|resume|heartbeat|registry|journal|alertmanager)\b")
-"""An orchestrator route; `/api/v1/...` is Prometheus's API."""
+ROUTE = re.compile(
+    r"(^|//[^/\s]+)/v1/(status|pause|resume|heartbeat|registry|journal|alertmanager)\b"
+)
+"""An orchestrator route where a URL is built: at the start of a literal (`f"{base}/v1/..."`)
+or right after a host. Prometheus's `/api/v1/...` and prose (`POST /v1/resume with ...`) are
+not URLs of the orchestrator."""
 ALLOWED = {
     "arbqos/sdk/calls.py": "the SDK's routes",
     "arbqos/services/http_app.py": "the server's routes",
@@ -37,14 +41,15 @@ def route_literals(path: Path) -> list[str]:
     """`line: text` of every string literal in `path` that holds an orchestrator route."""
     tree = ast.parse(path.read_text(encoding="utf-8"))
     skip = _docstrings(tree)
-    return [
-        f"{node.lineno}: {node.value!r}"
+    hits = [
+        (node.lineno, f"{node.lineno}: {node.value!r}")
         for node in ast.walk(tree)
         if isinstance(node, ast.Constant)
         and isinstance(node.value, str)
         and id(node) not in skip
         and ROUTE.search(node.value)
     ]
+    return [text for _, text in sorted(hits)]
 
 
 def test_no_module_outside_the_sdk_builds_an_orchestrator_url() -> None:
@@ -62,7 +67,8 @@ def test_the_check_finds_a_route_in_code_but_not_in_a_docstring(tmp_path: Path) 
         '"""Talks to `/v1/status`."""\n'
         "def f(base):\n"
         '    """POST /v1/pause."""\n'
-        '    return f"{base}/v1/resume", "/api/v1/status/buildinfo"\n'
+        '    return f"{base}/v1/resume", "/api/v1/status/buildinfo", "POST /v1/pause first"\n'
+        'URL = "http://127.0.0.1:8700/v1/journal"\n'
     )
-    assert route_literals(sample) == ["4: '/v1/resume'"]
+    assert route_literals(sample) == ["4: '/v1/resume'", "5: 'http://127.0.0.1:8700/v1/journal'"]
     assert all((SRC / name).is_file() for name in ALLOWED)

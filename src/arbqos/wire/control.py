@@ -41,12 +41,16 @@ class ReasonOut(WireModel):
 
 
 class StatusReasonOut(ReasonOut):
-    """One pause reason as `/v1/status` lists it: with its class and what it waits for."""
+    """One pause reason as `/v1/status` lists it: with its class and what it waits for.
+
+    Both are optional so that a client reads an orchestrator older than them (a status it
+    cannot parse would stop trading).
+    """
 
     model_config = ConfigDict(populate_by_name=True)
 
-    reason_class: ReasonClass = Field(alias="class")
-    waiting_for: str
+    reason_class: ReasonClass | None = Field(default=None, alias="class")
+    waiting_for: str = ""
 
 
 class ResumePolicyOut(WireModel):
