@@ -18,7 +18,7 @@ not URLs of the orchestrator."""
 ALLOWED = {
     "arbqos/sdk/calls.py": "the SDK's routes",
     "arbqos/services/http_app.py": "the server's routes",
-    "arbqos/generators/alertmanager.py": "the webhook URL Alertmanager is configured with",
+    "arbqos/generators/receivers.py": "the webhook URL Alertmanager is configured with",
 }
 
 

@@ -5,7 +5,7 @@ wire models of `arbqos.wire`, the same the server validates with; failures raise
 `OrchestratorError` (as `OrchestratorCallError`, with a short `.reason`).
 """
 
-from arbqos.sdk.calls import JournalKind, Route
+from arbqos.sdk.calls import JournalKind, Route, url_for
 from arbqos.sdk.client import AsyncOrchestratorClient, OrchestratorClient
 from arbqos.sdk.core import OrchestratorCallError, failure_reason
 from arbqos.wire import ReasonOut as PauseReason
@@ -20,4 +20,5 @@ __all__ = [
     "PauseReason",
     "Route",
     "failure_reason",
+    "url_for",
 ]

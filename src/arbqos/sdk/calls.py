@@ -42,6 +42,11 @@ class Route(StrEnum):
     JOURNAL = "/v1/journal"
 
 
+def url_for(base_url: str, path: str) -> str:
+    """The URL of an API path on the orchestrator at `base_url` (`Route.RESUME`)."""
+    return base_url.rstrip("/") + path
+
+
 @dataclass(frozen=True)
 class Call(Generic[AnswerT]):
     """One request: what to send, which token it needs, what the answer parses into."""

@@ -12,7 +12,7 @@ from arbqos.clock import Clock, SystemClock
 from arbqos.config import ArbqosConfig
 from arbqos.config.redact import redact_url
 from arbqos.errors import OrchestratorError
-from arbqos.sdk.calls import AnswerT, Call
+from arbqos.sdk.calls import AnswerT, Call, url_for
 from arbqos.tokens import ENV_VARS, Scope
 from arbqos.wire import describe
 
@@ -86,7 +86,7 @@ class ClientCore:
 
     def url(self, path: str) -> str:
         """The full URL of an API path (`Route.STATUS`), e.g. to show an operator."""
-        return self.base_url + path
+        return url_for(self.base_url, path)
 
     def _shown(self, call: Call[Any]) -> str:
         return f"{call.method} {redact_url(self.base_url)}{call.path}"

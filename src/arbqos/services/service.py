@@ -19,6 +19,7 @@ from arbqos.notify import (
     WatchdogTracker,
 )
 from arbqos.registry import ChainHealth, RuntimeRegistry, WalletBalance
+from arbqos.sdk import Route, url_for
 from arbqos.services.alerts import AlertIntake, AlertResult
 from arbqos.services.announce import Announcer
 from arbqos.services.control import Outcome, PauseControl
@@ -135,7 +136,7 @@ class ControlService:
             control,
             watchdog,
             notifier=notifier,
-            resume_url=f"{config.endpoints.orchestrator_url}/v1/resume",
+            resume_url=url_for(config.endpoints.orchestrator_url, Route.RESUME),
             pause_on_pipeline_down=orch.pause_on_pipeline_down,
         )
         intake.listeners.append(announcer.alert)

@@ -20,6 +20,8 @@ from arbqos.wire.base import (
     describe,
 )
 from arbqos.wire.control import (
+    AlertingStatusOut,
+    ChannelStatusOut,
     ErrorResponse,
     HeartbeatStatusOut,
     JournalEntryOut,
@@ -52,12 +54,14 @@ from arbqos.wire.registry import (
 __all__ = [
     "DETAIL_MAX",
     "AlertResultOut",
+    "AlertingStatusOut",
     "AlertmanagerPayload",
     "AlertmanagerResponse",
     "AmAlert",
     "BalancesRequest",
     "ChainHealthBody",
     "ChainHealthOut",
+    "ChannelStatusOut",
     "ErrorResponse",
     "HeartbeatReport",
     "HeartbeatResponse",

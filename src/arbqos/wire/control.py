@@ -81,6 +81,33 @@ class HeartbeatStatusOut(WireModel):
     last_report: LastReportOut | None = None
 
 
+class ChannelStatusOut(WireModel):
+    """What one notification channel has done since start (secrets masked)."""
+
+    channel: str
+    tags: list[str] = Field(default_factory=list)
+    queued: int = 0
+    sent: int = 0
+    failed: int = 0
+    dropped: int = 0
+    last_sent_at: str | None = None
+    last_error: str = ""
+
+
+class AlertingStatusOut(WireModel):
+    """The alert pipeline (Alertmanager's watchdog alert) and the notification channels."""
+
+    state: str
+    """`starting`, `up` or `silent`."""
+    up: bool
+    last_watchdog_at: str | None = None
+    silent_since: str | None = None
+    timeout_s: float
+    pipeline_up: bool
+    pause_on_pipeline_down: bool = False
+    channels: list[ChannelStatusOut] = Field(default_factory=list)
+
+
 class StatusResponse(WireModel):
     """`GET /v1/status`: whether trading is allowed, and why not."""
 
@@ -90,6 +117,7 @@ class StatusResponse(WireModel):
     config_hash: str = ""
     resume: ResumePolicyOut | None = None
     heartbeat: HeartbeatStatusOut | None = None
+    alerting: AlertingStatusOut | None = None
 
     @property
     def paused(self) -> bool:
