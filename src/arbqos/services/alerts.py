@@ -10,10 +10,10 @@ from datetime import datetime
 from arbqos.clock import format_ts
 from arbqos.eventlog import EventLog
 from arbqos.services.control import PauseControl, Unit
-from arbqos.services.models import AlertmanagerPayload, AmAlert
 from arbqos.services.state import Actor, alert_reason_name
 from arbqos.services.store import AlertInstance
 from arbqos.vocab import PauseSource
+from arbqos.wire import AlertmanagerPayload, AmAlert
 
 logger = logging.getLogger(__name__)
 

@@ -32,10 +32,10 @@ from arbqos.notify import (
     resumed_notice,
 )
 from arbqos.services.control import AUTO_RESUME, PauseControl, Unit
-from arbqos.services.models import AmAlert
 from arbqos.services.policy import reason_class
 from arbqos.services.state import SYSTEM, State
 from arbqos.vocab import AlertName, PauseSource, ReasonClass, SystemReason
+from arbqos.wire import AmAlert
 
 logger = logging.getLogger(__name__)
 

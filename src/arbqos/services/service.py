@@ -18,21 +18,17 @@ from arbqos.notify import (
     Routes,
     WatchdogTracker,
 )
-from arbqos.registry import RuntimeRegistry
+from arbqos.registry import ChainHealth, RuntimeRegistry, WalletBalance
+from arbqos.sdk import Route, url_for
 from arbqos.services.alerts import AlertIntake, AlertResult
 from arbqos.services.announce import Announcer
 from arbqos.services.control import Outcome, PauseControl
 from arbqos.services.heartbeat import DEADMAN_KEY, HeartbeatMonitor, HeartbeatOutcome
-from arbqos.services.models import (
-    AlertmanagerPayload,
-    BalancesRequest,
-    ChainHealthBody,
-    HeartbeatReport,
-)
 from arbqos.services.policy import ResumePolicy
 from arbqos.services.state import Actor
 from arbqos.services.statedir import OpenedState, open_state
 from arbqos.vocab import Severity
+from arbqos.wire import AlertmanagerPayload, BalancesRequest, ChainHealthBody, HeartbeatReport
 
 PRUNE_EVERY_S = 3600.0
 """How often old journal rows and alert instances are pruned (also at start)."""
@@ -140,7 +136,7 @@ class ControlService:
             control,
             watchdog,
             notifier=notifier,
-            resume_url=f"{config.endpoints.orchestrator_url}/v1/resume",
+            resume_url=url_for(config.endpoints.orchestrator_url, Route.RESUME),
             pause_on_pipeline_down=orch.pause_on_pipeline_down,
         )
         intake.listeners.append(announcer.alert)
@@ -223,7 +219,7 @@ class ControlService:
 
     async def put_chain(self, chain: str, body: ChainHealthBody, actor: Actor) -> None:
         """Record one chain's health in the registry (journaled)."""
-        await self.runtime.set_chain_health(body.to_health())
+        await self.runtime.set_chain_health(ChainHealth.from_wire(body))
         with self.control.unit("registry_chain", actor) as unit:
             unit.note(
                 changed=True,
@@ -232,7 +228,9 @@ class ControlService:
 
     async def put_balances(self, body: BalancesRequest, actor: Actor) -> None:
         """Record wallet balances in the registry (journaled)."""
-        await self.runtime.set_balances({k: v.to_balance() for k, v in body.balances.items()})
+        await self.runtime.set_balances(
+            {k: WalletBalance.from_wire(v) for k, v in body.balances.items()}
+        )
         with self.control.unit("registry_balances", actor) as unit:
             unit.note(
                 changed=True,
