@@ -34,7 +34,7 @@ VARIANT = ArbqosConfig(
     ),
     risk=RiskConfig(stake_pct_cap=0.1, balance_alert_usd=25.5),
     alerting=AlertingConfig(pause_for_s=2, warn_for_s=30, heartbeat_stale_intervals=2.5),
-    heartbeat=HeartbeatConfig(interval_s=10, probe_timeout_s=5),
+    heartbeat=HeartbeatConfig(interval_s=10, probe_timeout_s=5, retry_interval_s=2.5),
     balance_watcher=BalanceWatcherConfig(poll_interval_s=20),
 )
 
