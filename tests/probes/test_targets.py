@@ -287,3 +287,21 @@ async def test_only_read_only_rpc_methods_are_sent(world: FakeWorld, tmp_path: P
     sent = set(world.sx.calls + world.arbitrum.calls + world.polygon.calls)
     assert sent == {"eth_chainId", "eth_getBlockByNumber", "eth_gasPrice", "eth_call"}
     assert sent <= READ_ONLY_METHODS
+
+
+@pytest.mark.parametrize("mode", ["huge", "huge_stream"])
+@pytest.mark.parametrize(
+    "name", ["sx_rollup", "arbitrum", "polygon", "sx_api", "azuro_api", "azuro_subgraph"]
+)
+async def test_an_answer_above_the_size_limit_is_a_failed_attempt(
+    world: FakeWorld, tmp_path: Path, http, mode: str, name: str
+) -> None:
+    for fake in (world.sx, world.arbitrum, world.polygon, world.venues):
+        fake.mode = mode
+    result = await _probe(world, tmp_path, http, name)
+    assert not result.ok
+    how = "announced 52428800 bytes" if mode == "huge" else "read past"
+    assert f"answer too large: {how}" in result.detail, result.detail
+    assert "limit 1048576 bytes" in result.detail
+    if result.chain is not None:
+        assert not result.chain.rpc_up

@@ -51,7 +51,13 @@ def _rpc(
     cfg: ArbqosConfig, chain: str, endpoint: ChainEndpoint, http: httpx.AsyncClient
 ) -> JsonRpcClient:
     timeout = request_timeout(cfg, calls_in_sequence=2, urls=len(endpoint.rpc_urls))
-    return JsonRpcClient(endpoint.rpc_urls, chain=chain, http=http, timeout_s=timeout)
+    return JsonRpcClient(
+        endpoint.rpc_urls,
+        chain=chain,
+        http=http,
+        timeout_s=timeout,
+        max_response_bytes=cfg.endpoints.response_max_bytes,
+    )
 
 
 def build_targets(cfg: ArbqosConfig, http: httpx.AsyncClient) -> list[Target]:
@@ -78,12 +84,13 @@ def build_targets(cfg: ArbqosConfig, http: httpx.AsyncClient) -> list[Target]:
         else:
             targets.append(ChainTarget(**common))
     single = request_timeout(cfg)
+    cap = cfg.endpoints.response_max_bytes
     if ProbeTarget.SX_API in wanted:
         sx_api = ProbeTarget.SX_API
-        targets.append(HttpTarget(sx_api, sx_api, cfg.endpoints.sx_api_url, single))
+        targets.append(HttpTarget(sx_api, sx_api, cfg.endpoints.sx_api_url, single, cap))
     if ProbeTarget.AZURO_API in wanted:
-        azuro_api = ProbeTarget.AZURO_API
-        targets.append(HttpTarget(azuro_api, azuro_api, cfg.endpoints.azuro_api_url, single))
+        azuro = ProbeTarget.AZURO_API
+        targets.append(HttpTarget(azuro, azuro, cfg.endpoints.azuro_api_url, single, cap))
     if ProbeTarget.AZURO_SUBGRAPH in wanted:
         polygon = chains[Chain.POLYGON]
         targets.append(
@@ -94,6 +101,7 @@ def build_targets(cfg: ArbqosConfig, http: httpx.AsyncClient) -> list[Target]:
                 lag_max_blocks=cfg.heartbeat.subgraph_lag_max_blocks,
                 polygon=_rpc(cfg, Chain.POLYGON, polygon, http) if polygon.enabled else None,
                 timeout_s=request_timeout(cfg, calls_in_sequence=3),
+                max_bytes=cap,
             )
         )
     return targets
