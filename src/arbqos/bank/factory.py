@@ -38,4 +38,5 @@ def build_bank(config: ArbqosConfig, *, http: httpx.AsyncClient, clock: Clock) -
         chain_ids={name: chains[name].chain_id for name in clients},
         clock=clock,
         read_timeout_s=timeout_s,
+        balance_max_usd=config.balance_watcher.balance_max_usd,
     )
