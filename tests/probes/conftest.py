@@ -60,7 +60,6 @@ class FakeWorld:
             azuro_api_url=f"{venues}/azuro",
             azuro_subgraph_url=f"{venues}/subgraph",
             sequencer_uptime_feed=self.feed.address,
-            sequencer_grace_s=3600,
             orchestrator_url=self.orchestrator_server.url,
         )
         return ArbqosConfig(

@@ -3,7 +3,8 @@
 Every fake can misbehave on demand (`mode`): `hang` (read the request, never answer), `drip`
 (answer one byte at a time, slowly), `500`, `garbage` (200 with a body that is not JSON),
 `close` (drop the connection), `huge` (a 50 MB JSON answer with its Content-Length) and
-`huge_stream` (the same without a length, delimited by closing the connection). They speak the documented shapes in tests/testdata/samples.
+`huge_stream` (the same without a length, delimited by closing the connection). They speak
+the documented shapes in tests/testdata/samples.
 """
 
 from __future__ import annotations
@@ -207,10 +208,13 @@ class FeedState:
     answer: int = 0
     started_at: int = 1_700_000_000
     round_id: int = (1 << 64) | 42
+    updated_at: int | None = None
+    """Last refresh of the round (default: 3 s after `started_at`)."""
 
     def encoded(self) -> str:
         """`latestRoundData()` return data as hex."""
-        words = [self.round_id, self.answer, self.started_at, self.started_at + 3, self.round_id]
+        updated = self.started_at + 3 if self.updated_at is None else self.updated_at
+        words = [self.round_id, self.answer, self.started_at, updated, self.round_id]
         return "0x" + encode(["uint80", "int256", "uint256", "uint256", "uint80"], words).hex()
 
 

@@ -13,14 +13,13 @@ from arbqos.probes.base import ProbeFn, Target
 from arbqos.probes.targets.chains import (
     SEQUENCER_ERRORS,
     ArbitrumTarget,
-    BlockProgress,
     ChainTarget,
     SxRollupTarget,
-    judge_feed,
     probe_arbitrum,
     probe_chain,
     probe_sx_rollup,
 )
+from arbqos.probes.targets.sequencer import BlockProgress, judge_feed, judge_progress
 from arbqos.probes.targets.subgraph import META_QUERY, SubgraphTarget, probe_azuro_subgraph
 from arbqos.probes.targets.venues import HttpTarget, probe_azuro_api, probe_sx_api
 from arbqos.vocab import Chain, ProbeTarget
@@ -76,7 +75,12 @@ def build_targets(cfg: ArbqosConfig, http: httpx.AsyncClient) -> list[Target]:
             "head_age_max_s": endpoint.head_age_max_s,
         }
         if name is Chain.SX_ROLLUP:
-            targets.append(SxRollupTarget(**common, stall_probes=cfg.heartbeat.sx_stall_probes))
+            hb = cfg.heartbeat
+            targets.append(
+                SxRollupTarget(
+                    **common, stall_probes=hb.sx_stall_probes, grace_s=hb.sx_stall_grace_s
+                )
+            )
         elif name is Chain.ARBITRUM:
             feed = cfg.endpoints.sequencer_uptime_feed
             grace = cfg.endpoints.sequencer_grace_s
@@ -119,6 +123,7 @@ __all__ = [
     "SxRollupTarget",
     "build_targets",
     "judge_feed",
+    "judge_progress",
     "probe_arbitrum",
     "probe_azuro_api",
     "probe_azuro_subgraph",
