@@ -19,8 +19,8 @@ from arbqos.clock import SystemClock, parse_ts
 from arbqos.config.manager import ConfigManager
 from arbqos.config.schema import ArbqosConfig
 from arbqos.eventlog import EventLog
-from arbqos.probes.base import ProbeRunner
-from arbqos.probes.heartbeat import Heartbeat, tick_margin
+from arbqos.probes.base import ProbeRunner, tick_margin
+from arbqos.probes.heartbeat import Heartbeat
 from arbqos.probes.heartbeat_main import last_logged_tick, run_heartbeat
 from arbqos.probes.report import OrchestratorReporter
 from arbqos.probes.targets import PROBERS, build_targets
@@ -76,8 +76,9 @@ def _heartbeat(
     return heartbeat, reporter, log
 
 
-def _lines(path: Path) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in path.read_text().splitlines()]
+def _lines(path: Path, event: str = "tick") -> list[dict[str, Any]]:
+    lines = [json.loads(line) for line in path.read_text().splitlines()]
+    return [line for line in lines if line["event"] == event]
 
 
 async def test_misbehaving_endpoints_never_make_a_tick_late(
@@ -154,7 +155,13 @@ async def test_healthy_tick_logs_chain_facts_and_reports(
     assert set(report["chains"]) == {"sx_rollup", "arbitrum", "polygon"}
     health = ChainHealth.from_json(report["chains"]["arbitrum"])
     assert health.sequencer_up and health.chain == "arbitrum"
-    assert set(report["targets"]["sx_api"]) == {"ok", "latency_ms", "detail"}
+    assert report["targets"]["sx_api"] == {
+        "ok": True,
+        "latency_ms": line["targets"]["sx_api"]["latency_ms"],
+        "detail": line["targets"]["sx_api"]["detail"],
+        "state": "up",
+        "attempt_ok": True,
+    }
     assert registry.get_sample_value("arb_chain_head_block", {"chain": "polygon"}) == 81_234_600
     assert registry.get_sample_value("arb_gas_price_gwei", {"chain": "sx_rollup"}) == 0.01
     assert registry.get_sample_value("arb_heartbeat_ticks_total", {"result": "ok"}) == 1
