@@ -199,6 +199,21 @@ async def test_failed_read_keeps_last_good_balance_and_its_time(
     assert later["sx"].observed_at == fake_clock.now_utc()
 
 
+async def test_a_flooding_rpc_is_a_too_large_read_and_keeps_the_last_balance(
+    token_chains: dict[str, FakeTokenChain], http: httpx.AsyncClient, fake_clock: FakeClock
+) -> None:
+    token_chains["polygon"].set_balance(AZURO, 30_000_000)
+    runtime = RuntimeRegistry(
+        CollectorRegistry(), bank_source=make_bank(token_chains, http, fake_clock)
+    )
+    await runtime.get_bank()
+    token_chains["polygon"].mode = "huge"
+    later = (await runtime.get_bank())["azuro"]
+    assert error_kind(later.error) == "too_large"
+    assert "read past" in (later.error or "") and "limit 1048576 bytes" in (later.error or "")
+    assert later.balance_usd == pytest.approx(30.0)
+
+
 async def test_hung_rpc_is_cut_at_the_read_timeout(
     token_chains: dict[str, FakeTokenChain], http: httpx.AsyncClient, fake_clock: FakeClock
 ) -> None:

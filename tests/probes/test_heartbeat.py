@@ -20,6 +20,7 @@ from arbqos.config.manager import ConfigManager
 from arbqos.config.schema import ArbqosConfig
 from arbqos.eventlog import EventLog
 from arbqos.probes.base import ProbeRunner, tick_margin
+from arbqos.probes.confirm import ConfirmPolicy
 from arbqos.probes.heartbeat import Heartbeat
 from arbqos.probes.heartbeat_main import last_logged_tick, run_heartbeat
 from arbqos.probes.report import OrchestratorReporter
@@ -49,6 +50,7 @@ def _heartbeat(
     *,
     token: str | None = "pause-token",
     retry_initial_s: float = 1.0,
+    policy: ConfirmPolicy | None = None,
 ) -> tuple[Heartbeat, OrchestratorReporter, EventLog]:
     clock = SystemClock()
     log = EventLog(Path(cfg.heartbeat.log_path), clock, config_hash="c0ffee" * 10 + "abcd")
@@ -72,6 +74,7 @@ def _heartbeat(
         registry=registry,
         runtime=RuntimeRegistry(registry),
         reporter=reporter,
+        policy=policy,
     )
     return heartbeat, reporter, log
 
@@ -165,6 +168,51 @@ async def test_healthy_tick_logs_chain_facts_and_reports(
     assert registry.get_sample_value("arb_chain_head_block", {"chain": "polygon"}) == 81_234_600
     assert registry.get_sample_value("arb_gas_price_gwei", {"chain": "sx_rollup"}) == 0.01
     assert registry.get_sample_value("arb_heartbeat_ticks_total", {"result": "ok"}) == 1
+
+
+async def test_sx_rollup_stall_is_reported_confirmed_then_recovering_then_up(
+    world: FakeWorld, tmp_path: Path, http, registry: CollectorRegistry
+) -> None:
+    cfg = world.config(
+        tmp_path / "heartbeat.log", sx_stall_probes=2, sx_stall_grace_s=1.5, targets=["sx_rollup"]
+    )
+    policy = ConfirmPolicy.from_config(cfg.heartbeat)
+    heartbeat, reporter, log = _heartbeat(cfg, http, registry, retry_initial_s=0.05, policy=policy)
+    stop = asyncio.Event()
+    task = asyncio.ensure_future(heartbeat.run(stop=stop))
+
+    async def reported(check: Callable[[dict[str, Any]], bool], what: str) -> dict[str, Any]:
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            found = [r["chains"].get("sx_rollup") for r in world.orchestrator.reports[-1:]]
+            if found and found[0] is not None and check(found[0]):
+                return found[0]
+            await asyncio.sleep(0.02)
+        raise AssertionError(f"not reported within 10 s: {what}")
+
+    try:
+        await reported(lambda h: h["sequencer_status"] == "up", "confirmed up")
+        stalled = await reported(lambda h: h["sequencer_status"] == "down", "stall confirmed")
+        assert stalled["rpc_up"] is True and stalled["sequencer_up"] is False
+        assert "stalled: no new block" in stalled["detail"]
+        assert registry.get_sample_value("arb_sequencer_up", {"chain": "sx_rollup"}) == 0
+        assert registry.get_sample_value("arb_rpc_up", {"chain": "sx_rollup"}) == 1
+        world.sx.head += 1  # blocks again: recovering (still down for trading) for the grace
+        recovering = await reported(lambda h: h["sequencer_status"] == "recovering", "grace")
+        assert recovering["sequencer_up"] is False and "after a stall" in recovering["detail"]
+        world.sx.head += 1
+        await reported(lambda h: h["sequencer_status"] == "up", "up after the grace")
+    finally:
+        stop.set()
+        await task
+        await reporter.aclose()
+        log.close()
+    changes = [
+        (c["to"], c["changed"].get("sequencer_status", [None, None])[1])
+        for c in _lines(tmp_path / "heartbeat.log", "state_change")
+    ]
+    assert changes[:2] == [("up", "up"), ("down", "down")]
+    assert ("up", "recovering") in changes
 
 
 async def test_orchestrator_down_then_back_gets_the_latest_state(
