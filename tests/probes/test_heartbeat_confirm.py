@@ -148,7 +148,7 @@ def simulate(
 
     async def main() -> Heartbeat:
         clock = LoopClock(NOON, loop_start=0.0)
-        log = EventLog(log_path, clock, config_hash="ab" * 32)
+        log = EventLog(log_path, clock, config_hash="ab" * 32, retention_days=400)
         async with httpx.AsyncClient() as http:
             runner = ProbeRunner(
                 registry, probers={"sim": world.probe}, http=http, clock=clock, timeout_s=TIMEOUT_S

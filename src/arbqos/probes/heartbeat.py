@@ -62,10 +62,11 @@ class Heartbeat:
     timeout (below the interval), so a tick's attempts end within `timeout + tick_margin` and a
     hung endpoint never delays the next tick. A tick writes one `tick` line (the raw result of
     each target's attempt plus its confirmed state), a retry one `retry` line, and a confirmed
-    change one `state_change` line, which is also reported at once. The metrics of each attempt
-    are raw (`arb_probe_success`); the RuntimeRegistry (`arb_rpc_up`, `arb_sequencer_up`) and
-    the reports carry the confirmed state. With `policy=None` each attempt decides alone (no
-    retries, as `--once` needs). `clock` must tell the loop's time (see `ProbeRunner`).
+    change one `state_change` line (reported at once when a retry confirmed it, else with the
+    tick). The metrics of each attempt are raw (`arb_probe_success`); the RuntimeRegistry
+    (`arb_rpc_up`, `arb_sequencer_up`) and the reports carry the confirmed state. With
+    `policy=None` each attempt decides alone (no retries, as `--once` needs). `clock` must tell
+    the loop's time (see `ProbeRunner`).
 
     >>> heartbeat = Heartbeat(targets, runner=runner, clock=clock, interval_s=30,
     ...                       config_hash=manager.hash, event_log=log, registry=registry,

@@ -80,6 +80,7 @@ def demo_config(
         metrics_port=local.heartbeat_port,
         log_path=str(run_dir / "monitoring" / "heartbeat.log"),
         sx_stall_probes=3,
+        sx_stall_grace_s=10.0,
     )
     data["balance_watcher"].update(
         poll_interval_s=tune.balance_poll_s,
