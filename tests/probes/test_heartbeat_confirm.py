@@ -23,7 +23,7 @@ from prometheus_client import CollectorRegistry
 from arbqos.clock import Clock, parse_ts
 from arbqos.eventlog import EventLog
 from arbqos.probes.audit import run_audit
-from arbqos.probes.base import ProbeResult, ProbeRunner
+from arbqos.probes.base import ProbeResult, ProbeRunner, tick_margin
 from arbqos.probes.confirm import Confirmation, ConfirmPolicy, TargetState
 from arbqos.probes.heartbeat import Heartbeat
 from arbqos.probes.schedule import LoopClock, run_virtual
@@ -400,3 +400,27 @@ def test_a_day_of_two_percent_failed_attempts_on_schedule_with_every_attempt_cou
         failures = outcomes.count(False)
         retries = sum(r["event"] == "retry" and r["target"] == target.name for r in records)
         assert failures > 30 and retries >= failures  # every failure was re-probed
+
+
+def test_an_attempt_that_ignores_cancellation_is_abandoned_after_the_margin() -> None:
+    async def stubborn(target: SimTarget, *, http: httpx.AsyncClient, clock: Clock) -> ProbeResult:
+        try:
+            await asyncio.sleep(1_000)
+        except asyncio.CancelledError:
+            await asyncio.sleep(30)  # a buggy probe that swallows its cancellation
+        return ProbeResult(True, "too late", clock.now_utc())
+
+    async def main() -> tuple[ProbeResult, float]:
+        clock = LoopClock(NOON, loop_start=0.0)
+        async with httpx.AsyncClient() as http:
+            runner = ProbeRunner(
+                None, probers={"sim": stubborn}, http=http, clock=clock, timeout_s=TIMEOUT_S
+            )
+            result = await runner.run_attempt(SimTarget("sx_api"))
+            ended = asyncio.get_running_loop().time()
+            await asyncio.sleep(60)  # the orphan finishes in the background, ignored
+            return result, ended
+
+    result, ended = run_virtual(main())
+    assert not result.ok and result.detail == "abandoned: still running 11 s after it started"
+    assert ended == pytest.approx(TIMEOUT_S + tick_margin(TIMEOUT_S))
