@@ -140,7 +140,8 @@ async def test_misbehaving_endpoints_never_make_a_tick_late(
 async def test_healthy_tick_logs_chain_facts_and_reports(
     world: FakeWorld, tmp_path: Path, http, registry: CollectorRegistry
 ) -> None:
-    cfg = world.config(tmp_path / "heartbeat.log")
+    # A generous timeout: this test is about what a healthy tick records, not about speed.
+    cfg = world.config(tmp_path / "heartbeat.log", probe_timeout_s=0.9)
     heartbeat, reporter, log = _heartbeat(cfg, http, registry)
     outcome = await heartbeat.tick(1)
     assert outcome.ok, {k: r.detail for k, r in outcome.results.items()}
