@@ -144,3 +144,35 @@ async def test_identity_encoding_is_asked_for(serve: Callable[[Handler], Awaitab
 
     await _fetch(await serve(handle))
     assert b"accept-encoding: identity" in seen[0].lower()
+
+
+def _buffered_bytes(error: BaseException) -> int:
+    """Bytes held by bytearrays in the frames of `error`'s traceback (kept until gc runs)."""
+    held, tb = 0, error.__traceback__
+    while tb is not None:
+        held += sum(len(v) for v in tb.tb_frame.f_locals.values() if isinstance(v, bytearray))
+        tb = tb.tb_next
+    return held
+
+
+async def test_a_failed_read_leaves_no_buffer_in_its_traceback(
+    serve: Callable[[Handler], Awaitable[str]],
+) -> None:
+    sent = [0]
+    url = await serve(answer(b"0" * (8 * 1024 * 1024), length=False, sent=sent))
+    with pytest.raises(ResponseTooLarge) as too_large:
+        await _fetch(url)
+    assert _buffered_bytes(too_large.value) == 0
+
+    async def drip(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n" + b"0" * 50_000)
+        await writer.drain()
+        await asyncio.sleep(10)
+
+    task = asyncio.ensure_future(_fetch(await serve(drip)))
+    await asyncio.sleep(0.3)  # the first 50 kB are in the buffer
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError) as cancelled:
+        await task
+    assert _buffered_bytes(cancelled.value) == 0

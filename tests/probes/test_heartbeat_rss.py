@@ -18,6 +18,7 @@ from tests.probes.fakes import HUGE_BYTES
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(90)]
 
 ARBQOS = str(REPO_ROOT / ".venv" / "bin" / "arbqos")
+TICKS = 4
 PEAK_LIMIT_MB = 150.0
 """Well under what reading one 50 MB answer costs (the unbounded client peaked near 475 MB)."""
 
@@ -45,7 +46,8 @@ def test_fifty_megabyte_answers_keep_the_heartbeat_rss_bounded(
         fake.mode = mode
     log_path = tmp_path / "heartbeat.log"
     port = free_port()
-    cfg = world.config(log_path, interval_s=1.0, probe_timeout_s=0.8, metrics_port=port)
+    # Time enough per request for the first megabyte to arrive even on a loaded machine.
+    cfg = world.config(log_path, interval_s=2.0, probe_timeout_s=1.5, metrics_port=port)
     data = cfg.model_dump(mode="json")
     config_dir = write_config({s: data[s] for s in ("endpoints", "heartbeat", "orchestrator")})
     argv = [ARBQOS, "heartbeat", "--config-dir", str(config_dir)]
@@ -55,7 +57,7 @@ def test_fifty_megabyte_answers_keep_the_heartbeat_rss_bounded(
         try:
             wait_for_http(f"http://127.0.0.1:{port}/metrics", timeout_s=30)
             deadline = time.monotonic() + 30
-            while len(_ticks(log_path)) < 5 and time.monotonic() < deadline:
+            while len(_ticks(log_path)) < TICKS and time.monotonic() < deadline:
                 samples.append(_kib(proc.pid, "VmRSS"))
                 time.sleep(0.02)
             peak_kib = _kib(proc.pid, "VmHWM")
@@ -64,10 +66,10 @@ def test_fifty_megabyte_answers_keep_the_heartbeat_rss_bounded(
             raise
         assert proc.stop() == 0
     ticks = _ticks(log_path)
-    assert len(ticks) >= 5, "the heartbeat must keep ticking"
+    assert len(ticks) >= TICKS, "the heartbeat must keep ticking"
     details = [t["detail"] for tick in ticks for t in tick["targets"].values()]
     too_large = [d for d in details if "too large" in d and "limit 1048576 bytes" in d]
-    assert len(too_large) == len(details) >= 5 * 6, details[:6]  # every target, every tick
+    assert len(too_large) == len(details) >= TICKS * 6, details[:6]  # every target, every tick
     announced = "announced" if mode == "huge" else "read past"
     assert all(announced in d for d in too_large)
     if mode == "huge":
