@@ -40,7 +40,7 @@ VARIANT = ArbqosConfig(
         absent_for_s=12,
         pause_on_engine_absent=True,
     ),
-    heartbeat=HeartbeatConfig(interval_s=10, probe_timeout_s=5),
+    heartbeat=HeartbeatConfig(interval_s=10, probe_timeout_s=5, retry_interval_s=2.5),
     balance_watcher=BalanceWatcherConfig(poll_interval_s=20),
 )
 
