@@ -101,6 +101,7 @@ def test_dead_heartbeat_reaches_the_orchestrator_webhook_with_the_token(
         "arbqos_qos_window",
         "arbqos_qos_alerts",
         "arbqos_infra_alerts",
+        "arbqos_kpi",
     }
     unhealthy = [r["name"] for g in rules for r in g["rules"] if r["health"] != "ok"]
     assert not unhealthy
