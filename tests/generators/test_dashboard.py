@@ -189,7 +189,7 @@ def test_required_panels_are_present() -> None:
         "Stake cap usage",
         "Gas price",
         "RPC and sequencer up",
-        "Age of the last heartbeat tick",
+        "Heartbeat and poll age",
         "Notifications by channel",
     ):
         assert part in titles, part
@@ -303,7 +303,7 @@ def test_thresholds_come_from_the_config() -> None:
     assert threshold_steps(panel(dashboard, "Wallet balance")) == [None, 40]
     assert threshold_steps(panel(dashboard, "Stake per leg")) == [None, 0.1]
     assert threshold_steps(panel(dashboard, "Age of the last good balance")) == [None, 60, 120]
-    assert threshold_steps(panel(dashboard, "Age of the last heartbeat")) == [None, 40, 80]
+    assert threshold_steps(panel(dashboard, "Heartbeat and poll age")) == [None, 40, 80]
     assert threshold_steps(panel(dashboard, "Probe latency")) == [None, 5]
     style = panel(dashboard, "Fill ratio (filled")["fieldConfig"]["defaults"]["custom"]
     assert style["thresholdsStyle"] == {"mode": "dashed"}

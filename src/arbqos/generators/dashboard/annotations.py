@@ -17,6 +17,7 @@ from grafana_foundation_sdk.cog.builder import Builder
 from grafana_foundation_sdk.models import dashboard as models
 
 from arbqos.generators.blindspots import RULES_INFO
+from arbqos.generators.dashboard.exprs import hash12
 from arbqos.generators.dashboard.panels import DATASOURCE
 from arbqos.generators.promql import counter, gauge
 
@@ -108,19 +109,19 @@ def story_annotations() -> list[PromAnnotation]:
         PromAnnotation(
             "Config loaded",
             "max by (service) (arb_config_last_reload_success_timestamp_seconds) * 1000\n"
-            "* on (service) group_left (config_hash) max by (service, config_hash) "
-            "(arb_config_info)",
+            "* on (service) group_left (config_hash, hash) "
+            + hash12("max by (service, config_hash) (arb_config_info)"),
             "blue",
-            "{{service}} loaded config",
+            "{{service}} loaded config {{hash}}",
             "config hash {{config_hash}}",
             "service",
             value_is_time=True,
         ),
         PromAnnotation(
             "Rules hash changed",
-            f"{rules}\nunless group by (config_hash) ({RULES_INFO} offset 1m)",
+            hash12(f"{rules}\nunless group by (config_hash) ({RULES_INFO} offset 1m)"),
             "purple",
-            "rules rendered from {{config_hash}}",
-            "Prometheus loaded rules rendered from another config",
+            "rules from config {{hash}}",
+            "Prometheus loaded rules rendered from config {{config_hash}}",
         ),
     ]

@@ -57,7 +57,7 @@ def chain_panels(cfg: ArbqosConfig, y: int) -> list[Any]:
         row(38, "Chains, probes and data age", y),
         stat_panel(
             39,
-            "Age of the last heartbeat tick and balance poll",
+            "Heartbeat and poll age",
             Pos(0, y + 1, 4, 8),
             [Query(HEARTBEAT_AGE, "heartbeat tick"), Query(POLL_AGE, "balance poll")],
             description=(
@@ -165,5 +165,6 @@ def chain_panels(cfg: ArbqosConfig, y: int) -> list[Any]:
             ),
             bars=True,
             bounds=(0, None),
+            no_value="no notification in the range",
         ),
     ]

@@ -31,6 +31,11 @@ def or_no_data(expr: str) -> str:
     return f"{expr} or on () vector({NO_DATA})"
 
 
+def hash12(expr: str) -> str:
+    """Add a `hash` label with the first 12 hex digits of `config_hash` (what people compare)."""
+    return f'label_replace(\n  {expr},\n  "hash", "$1", "config_hash", "(.{{12}}).*"\n)'
+
+
 def scraped(job: Service) -> str:
     """1 when Prometheus' last scrape of the job's targets worked, 0 when it failed."""
     return f'max(up{{job="{job}"}})'

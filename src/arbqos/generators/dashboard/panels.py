@@ -208,6 +208,7 @@ def timeseries_panel(
     right_axis: dict[str, str] | None = None,
     overrides: Sequence[Override] = (),
     bars: bool = False,
+    no_value: str = "",
 ) -> timeseries.Panel:
     """A time series panel; `right_axis` maps a query refId to its unit on the right axis."""
     panel = (
@@ -222,6 +223,8 @@ def timeseries_panel(
     )
     if bars:
         panel = panel.draw_style(common.GraphDrawStyle.BARS)
+    if no_value:
+        panel = panel.no_value(no_value)
     if step:
         panel = panel.line_interpolation(common.LineInterpolation.STEP_AFTER)
     low, high = bounds

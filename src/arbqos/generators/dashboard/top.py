@@ -16,6 +16,7 @@ from arbqos.generators.dashboard.exprs import (
     HEARTBEAT_AGE,
     NO_DATA,
     Limits,
+    hash12,
     or_no_data,
     scraped,
 )
@@ -47,28 +48,26 @@ RUNNING_PAUSED = States({"0": ("running", GREEN), "1": ("PAUSED", RED)})
 MATCH = States({"1": ("same as rules", GREEN), "0": ("DIFFERS", RED)})
 
 
-def _hash12(expr: str) -> str:
-    """Add a `hash` label with the first 12 hex digits of `config_hash` (what people compare)."""
-    return f'label_replace(\n  {expr},\n  "hash", "$1", "config_hash", "(.{{12}}).*"\n)'
-
-
 def _config_queries() -> list[Query]:
     info = "max by (service, config_hash) (arb_config_info)"
     rules = f"group by (config_hash) ({RULES_INFO})"
     differ = f"count(arb_config_info unless on (config_hash) {rules})"
     return [
         Query(
-            _hash12(f"({info} * on (config_hash) group_left () {rules}\n  or {info} * 0)"),
+            hash12(f"({info} * on (config_hash) group_left () {rules}\n  or {info} * 0)"),
             "{{service}} {{hash}}",
+            instant=True,
         ),
         Query(
-            _hash12(f"{rules}\n  * on () group_left () ({differ} == bool 0 or on () vector(1))"),
+            hash12(f"{rules}\n  * on () group_left () ({differ} == bool 0 or on () vector(1))"),
             "rules {{hash}}",
+            instant=True,
         ),
-        Query(f"absent({RULES_INFO})", "rules"),
+        Query(f"absent({RULES_INFO})", "rules", instant=True),
         Query(
             "max by (service) (arb_config_last_reload_successful) == 0",
             "{{service}} last reload",
+            instant=True,
         ),
     ]
 
@@ -76,11 +75,13 @@ def _config_queries() -> list[Query]:
 def _pause_path_queries(limits: Limits) -> list[Query]:
     fresh = f"({HEARTBEAT_AGE} <= bool {number(limits.heartbeat_stale_s)})"
     return [
-        Query(or_no_data(scraped(Service.ENGINE)), "engine scraped"),
-        Query(or_no_data(fresh), "heartbeat fresh"),
-        Query(or_no_data("max(arb_alerting_pipeline_up)"), "alert pipeline"),
-        Query(or_no_data(scraped(Service.ORCHESTRATOR)), "orchestrator scraped"),
-        Query(or_no_data("max(arb_orchestrator_state_persisted)"), "pause state on disk"),
+        Query(or_no_data(scraped(Service.ENGINE)), "engine scraped", instant=True),
+        Query(or_no_data(fresh), "heartbeat fresh", instant=True),
+        Query(or_no_data("max(arb_alerting_pipeline_up)"), "alert pipeline", instant=True),
+        Query(or_no_data(scraped(Service.ORCHESTRATOR)), "orchestrator scraped", instant=True),
+        Query(
+            or_no_data("max(arb_orchestrator_state_persisted)"), "pause state on disk", instant=True
+        ),
     ]
 
 
@@ -114,7 +115,7 @@ def top_panels(cfg: ArbqosConfig) -> list[Any]:
             2,
             "Trading",
             Pos(0, 1, 3, 5),
-            [Query(or_no_data(f"max({PAUSED})"), "")],
+            [Query(or_no_data(f"max({PAUSED})"), "", instant=True)],
             description=(
                 "arb_orchestrator_paused: RUNNING or PAUSED; UNKNOWN when Prometheus has no "
                 f"value from the orchestrator.{fail_closed}"

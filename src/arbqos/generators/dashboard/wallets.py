@@ -123,6 +123,7 @@ def wallet_panels(cfg: ArbqosConfig, y: int) -> list[Any]:
             ),
             bars=True,
             bounds=(0, None),
+            no_value="no failed read",
         ),
         stat_panel(
             36,
