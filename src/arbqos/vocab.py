@@ -76,6 +76,8 @@ class SystemReason(StrEnum):
     """The pause state could not be written to disk; it is kept in memory and retried."""
     STATE_LOST = "StateLost"
     """At start, acknowledged state was missing or unreadable; an admin must check and resume."""
+    ALERT_PIPELINE_DOWN = "AlertPipelineDown"
+    """ArbWatchdog stopped arriving (with `orchestrator.pause_on_pipeline_down`)."""
 
 
 class ReasonClass(StrEnum):

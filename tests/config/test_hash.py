@@ -85,6 +85,7 @@ SKIPPED = {
     "alerting.default_webhook_url",
     "alerting.notify_urls_file",
     "alerting.direct_receivers",
+    "orchestrator.heartbeat_ping_url_file",
     *(
         f"risk.wallets.{venue}.{key}"
         for venue in ("sx", "azuro")

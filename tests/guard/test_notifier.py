@@ -5,12 +5,14 @@ from __future__ import annotations
 import itertools
 import time
 
+import pytest
 from prometheus_client import CollectorRegistry
 
 from arbqos.config.schema import ArbqosConfig, ExecConfig
 from arbqos.guard import PauseNotifier, QosGuard
 from arbqos.instrument import ExecutionTracker
 from arbqos.vocab import AlertName
+from arbqos.wire import DETAIL_MAX
 from arbqos_harness.process import free_port
 from tests.guard.conftest import PauseServer
 
@@ -85,11 +87,33 @@ def test_unreachable_orchestrator_never_blocks_and_close_returns() -> None:
     assert time.monotonic() - started < 1.0
 
 
-def test_refused_token_is_retried_and_explained(pause_server: PauseServer, caplog) -> None:  # type: ignore[no-untyped-def]
+def test_refused_token_is_retried_and_explained(
+    pause_server: PauseServer, caplog: pytest.LogCaptureFixture
+) -> None:
     pause_server.statuses = [401]
-    with PauseNotifier(pause_server.url, token=None, backoff_initial_s=0.01) as notifier:
+    with PauseNotifier(pause_server.url, token="stale", backoff_initial_s=0.01) as notifier:
         notifier.request_pause(AlertName.FILL_RATIO_LOW, "x")
         assert notifier.wait_idle(2.0)
-    assert "Authorization" not in pause_server.arrivals[0].headers
-    assert "check ARBQOS_PAUSE_TOKEN" in caplog.text
-    assert len(pause_server.arrivals) == 2
+    assert pause_server.arrivals[0].headers["Authorization"] == "Bearer stale"
+    assert "HTTP 401" in caplog.text
+    assert "token refused; set ARBQOS_PAUSE_TOKEN (or ARBQOS_PAUSE_TOKEN_FILE)" in caplog.text
+    assert len(pause_server.arrivals) == 2 and notifier.acknowledged == 1
+
+
+def test_missing_token_is_explained_and_sends_nothing(
+    pause_server: PauseServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    notifier = PauseNotifier(pause_server.url, token=None, backoff_initial_s=0.01)
+    notifier.request_pause(AlertName.FILL_RATIO_LOW, "x")
+    assert not notifier.wait_idle(0.1)
+    notifier.close(drain_timeout_s=0)
+    assert pause_server.arrivals == [] and notifier.attempts >= 2
+    assert "pause requests go without a token" in caplog.text
+    assert "needs the pause token" in caplog.text and "ARBQOS_PAUSE_TOKEN" in caplog.text
+
+
+def test_a_long_detail_is_clipped_not_refused(pause_server: PauseServer) -> None:
+    with PauseNotifier(pause_server.url, token="t") as notifier:
+        notifier.request_pause(AlertName.FILL_RATIO_LOW, "d" * 5000)
+        assert notifier.wait_idle(2.0) and notifier.acknowledged == 1
+    assert pause_server.arrivals[0].body["detail"] == "d" * DETAIL_MAX

@@ -316,4 +316,4 @@ class FakeOrchestrator:
         if request.headers.get("authorization") != f"Bearer {self.token}":
             return Reply(401, {"detail": "pause token required"})
         self.reports.append(request.json())
-        return Reply(200, {"ok": True})
+        return Reply(200, {"state": "running", "changed": False, "down": []})

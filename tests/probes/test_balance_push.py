@@ -6,6 +6,7 @@ import asyncio
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -15,6 +16,8 @@ from arbqos.probes.balance_push import BalancePusher
 from arbqos.registry.model import WalletBalance
 from arbqos_harness.process import free_port
 from tests.probes.fakes import LoopbackServer, Reply, Request
+from tests.sdk.served import serve_orchestrator
+from tests.services.conftest import PAUSE_TOKEN
 
 
 class Orchestrator:
@@ -104,3 +107,25 @@ async def test_refused_token_is_reported_as_http_status(orchestrator: Orchestrat
         pusher.submit(balances(50))
         assert not await pusher.flush(2.0)
     assert pusher.last_error == "HTTP 401"
+
+
+async def test_the_real_orchestrator_takes_the_balances(tmp_path: Path) -> None:
+    with serve_orchestrator(tmp_path / "state") as served:
+        async with httpx.AsyncClient() as http:
+            pusher = BalancePusher(http, url=served.url, token=PAUSE_TOKEN, timeout_s=2)
+            pusher.submit(balances(12.5))
+            assert await pusher.flush(2.0), pusher.last_error
+        held = (await served.service.runtime.snapshot()).balances
+    assert held == balances(12.5)
+
+
+async def test_balances_the_orchestrator_would_refuse_are_logged_not_sent(
+    orchestrator: Orchestrator, caplog: pytest.LogCaptureFixture
+) -> None:
+    async with httpx.AsyncClient() as http:
+        pusher = BalancePusher(http, url=orchestrator.url, token="t", timeout_s=2)
+        pusher.submit({"sx": WalletBalance("sx", "sx_rollup", "USDC", -5.0)})
+        assert not pusher.pending and not await pusher.flush(0.5)
+    assert orchestrator.requests == []
+    assert pusher.last_error is not None and "balance_usd" in pusher.last_error
+    assert "balances not pushed" in caplog.text

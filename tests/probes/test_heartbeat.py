@@ -29,6 +29,8 @@ from arbqos.registry.model import ChainHealth
 from arbqos.tokens import read_pause_token
 from arbqos_harness.process import free_port
 from tests.probes.conftest import FakeWorld
+from tests.sdk.served import serve_orchestrator
+from tests.services.conftest import PAUSE_TOKEN
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -158,6 +160,28 @@ async def test_healthy_tick_logs_chain_facts_and_reports(
     assert registry.get_sample_value("arb_chain_head_block", {"chain": "polygon"}) == 81_234_600
     assert registry.get_sample_value("arb_gas_price_gwei", {"chain": "sx_rollup"}) == 0.01
     assert registry.get_sample_value("arb_heartbeat_ticks_total", {"result": "ok"}) == 1
+
+
+async def test_the_real_orchestrator_accepts_the_reports_the_heartbeat_builds(
+    world: FakeWorld, tmp_path: Path, http, registry: CollectorRegistry
+) -> None:
+    world.arbitrum.mode = "hang"  # a down chain: the report carries a failed probe's health
+    cfg = world.config(tmp_path / "heartbeat.log", probe_timeout_s=0.2)
+    with serve_orchestrator(tmp_path / "state") as served:
+        endpoints = cfg.endpoints.model_copy(update={"orchestrator_url": served.url})
+        cfg = cfg.model_copy(update={"endpoints": endpoints})
+        heartbeat, reporter, log = _heartbeat(cfg, http, registry, token=PAUSE_TOKEN)
+        outcome = await heartbeat.tick(1)
+        assert await reporter.flush(2.0), reporter.last_error
+        log.close()
+        status = served.service.status()
+        held = await served.service.runtime.snapshot()
+    assert reporter.delivered == 1
+    assert status["heartbeat"]["last_report"]["tick"] == 1
+    assert status["state"] == "paused"  # arbitrum's sequencer reported down
+    sent = {name: r.chain.to_json() for name, r in outcome.results.items() if r.chain}
+    assert {name: h.to_json() for name, h in held.chains.items()} == sent  # to the millisecond
+    assert len(sent) == 3 and sent["arbitrum"]["sequencer_up"] is False
 
 
 async def test_orchestrator_down_then_back_gets_the_latest_state(

@@ -63,6 +63,10 @@ def _write_config(chains: LocalChains, tmp_path: Path, orch_port: int, metrics_p
     return config_dir
 
 
+ARBITRUM_DOWN = 'ArbSequencerDown{chain="arbitrum"}'
+"""The heartbeat's reason name, labelled like the alert."""
+
+
 def test_sequencer_down_pauses_through_the_orchestrator_and_recovers(
     chains: LocalChains, tmp_path: Path
 ) -> None:
@@ -93,18 +97,16 @@ def test_sequencer_down_pauses_through_the_orchestrator_and_recovers(
                 return chains_json.get("arbitrum", {})
 
             _until(lambda: registry_arbitrum().get("sequencer_up"), 15, "healthy reports")
-            assert reason("ArbSequencerDown") is None
+            assert reason(ARBITRUM_DOWN) is None
             chains.set_feed(1)
-            down = _until(
-                lambda: (r := reason("ArbSequencerDown")) and r["active"] and r, 10, "pause"
-            )
+            down = _until(lambda: (r := reason(ARBITRUM_DOWN)) and r["active"] and r, 10, "pause")
             assert http.get("/v1/status").json()["state"] == "paused"
             assert down["detail"].startswith("uptime feed reports sequencer down since ")
             metrics = httpx.get(f"http://127.0.0.1:{metrics_port}/metrics").text
             assert 'arb_sequencer_up{chain="arbitrum"} 0.0' in metrics
             assert 'arb_probe_success{target="arbitrum"} 0.0' in metrics
             chains.set_feed(0, int(time.time()) - 86400)
-            _until(lambda: not reason("ArbSequencerDown")["active"], 10, "reason inactive")
+            _until(lambda: not reason(ARBITRUM_DOWN)["active"], 10, "reason inactive")
         except AssertionError:
             print(orch.tail(40), heartbeat.tail(40))
             raise

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from datetime import UTC, datetime
+from pathlib import Path
 
 import httpx
 import pytest
@@ -17,6 +18,8 @@ from arbqos.registry import (
 )
 from arbqos_harness.process import free_port
 from tests.registry.conftest import TOKEN, StandIn
+from tests.sdk.served import serve_orchestrator
+from tests.services.conftest import PAUSE_TOKEN
 
 T0 = datetime(2026, 11, 26, 13, 50, 58, 123000, tzinfo=UTC)
 
@@ -53,8 +56,12 @@ async def test_reads_need_no_token_writes_do(stand_in: StandIn) -> None:
     async with httpx.AsyncClient() as http:
         remote = RemoteRuntimeRegistry(stand_in.url, http, None)
         assert await remote.get_bank() == {}
+        with pytest.raises(RemoteRegistryError, match="needs the pause token") as missing:
+            await remote.set_chain_health(ChainHealth("polygon", rpc_up=True, sequencer_up=True))
+        assert missing.value.status is None
+        remote = RemoteRuntimeRegistry(stand_in.url, http, "stale-token")
         with pytest.raises(
-            RemoteRegistryError, match="token refused; set ARBQOS_PAUSE_TOKEN"
+            RemoteRegistryError, match=r"HTTP 401.*token refused; set ARBQOS_PAUSE_TOKEN"
         ) as err:
             await remote.set_chain_health(ChainHealth("polygon", rpc_up=True, sequencer_up=True))
         assert err.value.status == 401
@@ -97,8 +104,25 @@ async def test_closed_port_fails_fast() -> None:
             await remote.sequencer_health()
 
 
-async def test_chain_name_is_checked_before_any_request() -> None:
+async def test_values_the_orchestrator_would_refuse_fail_before_any_request() -> None:
     async with httpx.AsyncClient() as http:
         remote = RemoteRuntimeRegistry("http://127.0.0.1:9", http, TOKEN)
-        with pytest.raises(ValueError, match="not a short lowercase identifier"):
+        with pytest.raises(ValueError, match=r"chain health of '\.\./admin': chain: Input"):
             await remote.set_chain_health(ChainHealth("../admin", rpc_up=True, sequencer_up=True))
+        negative = WalletBalance("sx", "sx_rollup", "USDC", -1.0)
+        with pytest.raises(ValueError, match="balance of wallet 'sx': balance_usd"):
+            await remote.set_balances({"sx": negative})
+
+
+async def test_round_trip_through_the_real_orchestrator(tmp_path: Path) -> None:
+    health = ChainHealth("sx_rollup", rpc_up=False, sequencer_up=False, detail="timeout")
+    balances = {"azuro": WalletBalance("azuro", "polygon", "USDT", 9.0, 9.0, True, T0)}
+    with serve_orchestrator(tmp_path / "state") as served:
+        async with httpx.AsyncClient() as http:
+            remote = RemoteRuntimeRegistry(served.url, http, PAUSE_TOKEN)
+            await remote.set_chain_health(health)
+            await remote.set_balances(balances)
+            snapshot = await remote.snapshot()
+        assert snapshot == await served.service.runtime.snapshot()
+    assert snapshot.chains == {"sx_rollup": health} and snapshot.balances == balances
+    assert snapshot.config_sources == "default"

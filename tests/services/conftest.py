@@ -13,6 +13,7 @@ from prometheus_client import CollectorRegistry
 
 from arbqos.clock import FakeClock, format_ts
 from arbqos.config import ArbqosConfig
+from arbqos.notify import Channel
 from arbqos.services import ControlService, Tokens, create_app
 
 ADMIN_TOKEN = "admin-" + "a" * 32
@@ -26,10 +27,17 @@ CONFIG_HASH = "c" * 64
 class Orchestrator:
     """An orchestrator app on a FakeClock with an httpx client; `restart()` reopens the state."""
 
-    def __init__(self, root: Path, clock: FakeClock, config: ArbqosConfig) -> None:
+    def __init__(
+        self,
+        root: Path,
+        clock: FakeClock,
+        config: ArbqosConfig,
+        channels: tuple[Channel, ...] = (),
+    ) -> None:
         self.root = root
         self.clock = clock
         self.config = config
+        self.channels = channels
         self.state_dir = root / "state"
         self.alert_log = root / "monitoring" / "alert_events.log"
         self._build()
@@ -44,6 +52,7 @@ class Orchestrator:
             config_hash=CONFIG_HASH,
             config_sources="default",
             alert_log_path=self.alert_log,
+            channels=self.channels,
         )
         self.app = create_app(
             self.service,
@@ -200,8 +209,10 @@ def heartbeat_report(clock: FakeClock, tick: int = 1, **chains: dict[str, Any]) 
 def make_orchestrator(tmp_path: Path, fake_clock: FakeClock) -> Callable[..., Orchestrator]:
     """Build an Orchestrator; pass `config=` for variants (defaults: production defaults)."""
 
-    def make(config: ArbqosConfig | None = None) -> Orchestrator:
-        return Orchestrator(tmp_path, fake_clock, config or ArbqosConfig())
+    def make(
+        config: ArbqosConfig | None = None, channels: tuple[Channel, ...] = ()
+    ) -> Orchestrator:
+        return Orchestrator(tmp_path, fake_clock, config or ArbqosConfig(), channels)
 
     return make
 

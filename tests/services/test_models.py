@@ -6,7 +6,7 @@ import dataclasses
 from datetime import UTC, datetime
 
 from arbqos.registry import ChainHealth, WalletBalance
-from arbqos.services.models import ChainHealthBody, TargetReport, WalletBalanceBody
+from arbqos.wire import ChainHealthBody, TargetReport, WalletBalanceBody
 
 
 def test_bodies_have_the_fields_of_the_shared_dataclasses() -> None:
@@ -30,12 +30,12 @@ def test_to_json_round_trips_through_the_bodies() -> None:
         detail="x" * 5000,
         observed_at=moment,
     )
-    parsed = ChainHealthBody.model_validate(health.to_json()).to_health()
+    parsed = ChainHealth.from_wire(ChainHealthBody.model_validate(health.to_json()))
     assert parsed == dataclasses.replace(health, detail="x" * 2000)
     balance = WalletBalance("sx", "sx_rollup", "USDC", 120.5, 120.5, False, moment, None)
-    assert WalletBalanceBody.model_validate(balance.to_json()).to_balance() == balance
+    assert WalletBalance.from_wire(WalletBalanceBody.model_validate(balance.to_json())) == balance
     failed = WalletBalance("azuro", "polygon", "USDT", None, error="timeout")
-    assert WalletBalanceBody.model_validate(failed.to_json()).to_balance() == failed
+    assert WalletBalance.from_wire(WalletBalanceBody.model_validate(failed.to_json())) == failed
     target = TargetReport.model_validate(
         {"ok": False, "latency_ms": 10000.0, "detail": "t" * 3000, "error": "timeout"}
     )

@@ -132,7 +132,22 @@ def cross_section_issues(config: ArbqosConfig, origins: Mapping[str, str]) -> li
         *_repeat_interval(config, origins),
         *_disabled_chains(config, origins),
         *_ports(config, origins),
+        *_watchdog_timeout(config, origins),
     ]
+
+
+def _watchdog_timeout(config: ArbqosConfig, origins: Mapping[str, str]) -> list[ConfigIssue]:
+    timeout = config.orchestrator.watchdog_timeout_s
+    repeat = config.alerting.watchdog_repeat_s + config.alerting.group_interval_s
+    if timeout >= 2 * repeat:
+        return []
+    path = "orchestrator.watchdog_timeout_s"
+    message = (
+        f"must be at least twice the time between ArbWatchdog deliveries "
+        f"(alerting.watchdog_repeat_s + group_interval_s = {repeat:g} s), or one late "
+        "delivery reports the alert path down"
+    )
+    return [ConfigIssue(origin_of(path, origins), path, timeout, message)]
 
 
 def _repeat_interval(config: ArbqosConfig, origins: Mapping[str, str]) -> list[ConfigIssue]:

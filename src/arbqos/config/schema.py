@@ -332,6 +332,14 @@ class OrchestratorConfig(Section):
     """How long the SDK reuses a status answer, seconds."""
     client_timeout_s: PositiveSeconds = 2.0
     """Timeout of one SDK call to the orchestrator, seconds."""
+    watchdog_timeout_s: Annotated[float, Field(gt=0)] = 180.0
+    """ArbWatchdog silent this long: the alert path is down (notified), seconds."""
+    pause_on_pipeline_down: bool = False
+    """Also pause trading while the alert path is down (the guard and heartbeat still pause)."""
+    heartbeat_ping_url_file: str | None = None
+    """File holding a dead man's switch URL (healthchecks style) pinged while all is well."""
+    heartbeat_ping_interval_s: Annotated[float, Field(ge=10)] = 60.0
+    """How often that URL is pinged, seconds."""
     max_connections: Annotated[int, Field(ge=8, le=65536)] = 512
     """Most open connections to the control API; beyond it the oldest idle one is closed."""
     header_timeout_s: Annotated[float, Field(gt=0, le=300)] = 5.0

@@ -7,21 +7,23 @@ import queue
 import threading
 from types import TracebackType
 
-import httpx
-
 from arbqos.config.redact import redact_url
+from arbqos.errors import OrchestratorError
+from arbqos.sdk import OrchestratorClient
+from arbqos.vocab import PauseSource
+from arbqos.wire import clip_detail
 
 logger = logging.getLogger(__name__)
 
 
 class PauseNotifier:
-    """Queue pause requests without blocking and POST them to `/v1/pause` until acknowledged.
+    """Queue pause requests without blocking and send them through the SDK until acknowledged.
 
     `request_pause()` only puts an item on a queue, so it is safe on a trading hot path, in sync
-    or asyncio code. A daemon thread with its own `httpx.Client` sends
-    `{"reason", "source", "detail"}` with the `pause` bearer token and retries with exponential
-    backoff (`backoff_initial_s` doubling up to `backoff_max_s`) until the orchestrator answers
-    2xx. Requests are delivered in order, one at a time.
+    or asyncio code. A daemon thread with its own `OrchestratorClient` calls `pause()` with the
+    `pause` token and retries with exponential backoff (`backoff_initial_s` doubling up to
+    `backoff_max_s`) until the orchestrator answers 2xx. Requests are delivered in order, one
+    at a time.
 
     >>> notifier = PauseNotifier("http://127.0.0.1:8700", token=pause_token)
     >>> notifier.request_pause("ArbFillRatioLow", "venue=sx fill_ratio=0.41 < 0.85 over 300s")
@@ -33,25 +35,23 @@ class PauseNotifier:
         orchestrator_url: str,
         *,
         token: str | None,
-        source: str = "guard",
+        source: PauseSource | str = PauseSource.GUARD,
         timeout_s: float = 2.0,
         backoff_initial_s: float = 0.05,
         backoff_max_s: float = 5.0,
-        transport: httpx.BaseTransport | None = None,
+        client: OrchestratorClient | None = None,
     ) -> None:
-        self._url = orchestrator_url.rstrip("/") + "/v1/pause"
-        self._shown_url = redact_url(self._url)
+        self._client = client or OrchestratorClient(orchestrator_url, token, timeout_s=timeout_s)
+        self._shown_url = redact_url(self._client.base_url)
         self._source = source
         self._backoff = (backoff_initial_s, backoff_max_s)
-        headers = {"Authorization": f"Bearer {token}"} if token else {}
-        self._client = httpx.Client(timeout=timeout_s, headers=headers, transport=transport)
         self._queue: queue.SimpleQueue[tuple[str, str] | None] = queue.SimpleQueue()
         self._stop = threading.Event()
         self._idle = threading.Condition()
         self._pending = 0
         self.attempts = 0
         self.acknowledged = 0
-        if not token:
+        if not self._client.has_token:
             logger.warning(
                 "pause requests go without a token; the orchestrator will refuse them: set "
                 "ARBQOS_PAUSE_TOKEN (or ARBQOS_PAUSE_TOKEN_FILE)"
@@ -105,37 +105,29 @@ class PauseNotifier:
                 self._idle.notify_all()
 
     def _deliver(self, reason: str, detail: str) -> None:
-        body = {"reason": reason, "source": self._source, "detail": detail}
+        detail = str(clip_detail(detail))  # a long detail must not cost the pause
         delay, delay_max = self._backoff
         while not self._stop.is_set():
             self.attempts += 1
             try:
-                response = self._client.post(self._url, json=body)
-            except httpx.HTTPError as err:
-                problem = f"{type(err).__name__}: {err}"
+                changed = self._client.pause(reason, detail, source=self._source)
+            except OrchestratorError as err:
+                logger.warning(
+                    "pause request %s failed (%s); retrying in %.2f s",
+                    reason,
+                    err,
+                    delay,
+                    extra={"reason": reason, "retry_in_s": delay},
+                )
             else:
-                if response.is_success:
-                    self.acknowledged += 1
-                    logger.info(
-                        "pause request %s acknowledged by %s: %s",
-                        reason,
-                        self._shown_url,
-                        response.text[:200],
-                        extra={"reason": reason, "detail": detail},
-                    )
-                    return
-                problem = f"HTTP {response.status_code}: {response.text[:200]}"
-                if response.status_code in (401, 403):
-                    problem += (
-                        " (check ARBQOS_PAUSE_TOKEN: it must be the orchestrator's pause token)"
-                    )
-            logger.warning(
-                "pause request %s to %s failed (%s); retrying in %.2f s",
-                reason,
-                self._shown_url,
-                problem,
-                delay,
-                extra={"reason": reason, "retry_in_s": delay},
-            )
+                self.acknowledged += 1
+                logger.info(
+                    "pause request %s acknowledged by %s (changed=%s)",
+                    reason,
+                    self._shown_url,
+                    changed,
+                    extra={"reason": reason, "detail": detail},
+                )
+                return
             self._stop.wait(delay)
             delay = min(delay * 2, delay_max)

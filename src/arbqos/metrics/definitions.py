@@ -16,6 +16,7 @@ CHAINS: tuple[str, ...] = tuple(c.value for c in Chain)
 ORDER_RESULTS: tuple[str, ...] = tuple(r.value for r in OrderResult)
 PAUSE_SOURCES: tuple[str, ...] = tuple(s.value for s in PauseSource)
 HEARTBEAT_RESULTS: tuple[str, ...] = ("ok", "degraded")
+NOTIFICATION_RESULTS: tuple[str, ...] = ("sent", "failed", "dropped")
 
 MetricType = Literal["counter", "gauge", "histogram"]
 
@@ -207,6 +208,20 @@ METRICS: dict[str, MetricSpec] = {
             "Pause requests by source and reason.",
             "source",
             "reason",
+        ),
+        _spec(
+            "arb_notifications_total",
+            "counter",
+            "Notices per channel by result: sent, failed (retries exhausted) or dropped (queue "
+            "full while the channel failed); channel is a safe label like tgram#1, never a URL.",
+            "channel",
+            "result",
+        ),
+        _spec(
+            "arb_alerting_pipeline_up",
+            "gauge",
+            "1 while ArbWatchdog keeps arriving from Alertmanager (or within the start-up "
+            "grace), 0 when it has been silent longer than orchestrator.watchdog_timeout_s.",
         ),
         _spec(
             "arb_config_last_reload_successful",

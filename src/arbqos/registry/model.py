@@ -5,19 +5,22 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
-from typing import Any, Literal, Protocol
+from typing import Any, Protocol
 
-from arbqos.clock import format_ts, parse_ts
+from pydantic import ValidationError
 
-SequencerStatus = Literal["up", "down", "recovering", "unknown"]
+from arbqos.wire import (
+    ChainHealthBody,
+    ChainHealthOut,
+    RegistryResponse,
+    WalletBalanceBody,
+    WalletBalanceOut,
+    describe,
+)
+from arbqos.wire import SequencerStatus as SequencerStatus  # re-exported
 
-
-def _ts(value: datetime | None) -> str | None:
-    return format_ts(value) if value is not None else None
-
-
-def _dt(value: Any) -> datetime | None:
-    return parse_ts(value) if isinstance(value, str) and value else None
+# The JSON form of each class is its wire model (`arbqos.wire`); these dataclasses are the
+# in-process form (positional construction, `dataclasses.replace`, no validation on the way).
 
 
 @dataclass(frozen=True)
@@ -36,18 +39,26 @@ class ChainHealth:
     detail: str = ""
     observed_at: datetime | None = None
 
+    def to_wire(self) -> ChainHealthBody:
+        """Return the body the orchestrator accepts; ValueError names what it would refuse."""
+        try:
+            return ChainHealthBody.model_validate(asdict(self))
+        except ValidationError as err:
+            raise ValueError(f"chain health of {self.chain!r}: {describe(err)}") from err
+
+    @classmethod
+    def from_wire(cls, body: ChainHealthOut) -> ChainHealth:
+        """Build from a parsed body."""
+        return cls(**body.model_dump())
+
     def to_json(self) -> dict[str, Any]:
-        """Return a JSON-ready dict with timestamps in UTC `Z` form."""
-        data = asdict(self)
-        data["observed_at"] = _ts(self.observed_at)
-        return data
+        """Return the JSON form, timestamps in UTC `Z` form; ValueError as `to_wire`."""
+        return self.to_wire().model_dump(mode="json")
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> ChainHealth:
-        """Build from `to_json()` output; raises KeyError/TypeError/ValueError on bad input."""
-        fields = dict(data)
-        fields["observed_at"] = _dt(fields.get("observed_at"))
-        return cls(**fields)
+        """Parse the JSON form; raises ValueError (pydantic's ValidationError) on bad input."""
+        return cls.from_wire(ChainHealthOut.model_validate(data))
 
 
 @dataclass(frozen=True)
@@ -65,18 +76,26 @@ class WalletBalance:
     error: str | None = None
     """Why the latest read failed, when it did."""
 
+    def to_wire(self) -> WalletBalanceBody:
+        """Return the body the orchestrator accepts; ValueError names what it would refuse."""
+        try:
+            return WalletBalanceBody.model_validate(asdict(self))
+        except ValidationError as err:
+            raise ValueError(f"balance of wallet {self.wallet!r}: {describe(err)}") from err
+
+    @classmethod
+    def from_wire(cls, body: WalletBalanceOut) -> WalletBalance:
+        """Build from a parsed body."""
+        return cls(**body.model_dump())
+
     def to_json(self) -> dict[str, Any]:
-        """Return a JSON-ready dict."""
-        data = asdict(self)
-        data["observed_at"] = _ts(self.observed_at)
-        return data
+        """Return the JSON form; ValueError as `to_wire`."""
+        return self.to_wire().model_dump(mode="json")
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> WalletBalance:
-        """Build from `to_json()` output."""
-        fields = dict(data)
-        fields["observed_at"] = _dt(fields.get("observed_at"))
-        return cls(**fields)
+        """Parse the JSON form; raises ValueError (pydantic's ValidationError) on bad input."""
+        return cls.from_wire(WalletBalanceOut.model_validate(data))
 
 
 @dataclass(frozen=True)
@@ -88,25 +107,35 @@ class RegistrySnapshot:
     config_hash: str = ""
     config_sources: str = ""
 
+    def to_wire(self) -> RegistryResponse:
+        """Return the `/v1/registry` answer, sorted by name."""
+        chains = dict(sorted(self.chains.items()))
+        return RegistryResponse(
+            chains={name: h.to_wire() for name, h in chains.items()},
+            gas_price_gwei={name: h.gas_price_gwei for name, h in chains.items()},
+            balances={name: b.to_wire() for name, b in sorted(self.balances.items())},
+            config_hash=self.config_hash,
+            config_sources=self.config_sources,
+        )
+
+    @classmethod
+    def from_wire(cls, body: RegistryResponse) -> RegistrySnapshot:
+        """Build from a parsed `/v1/registry` answer."""
+        return cls(
+            chains={k: ChainHealth.from_wire(v) for k, v in body.chains.items()},
+            balances={k: WalletBalance.from_wire(v) for k, v in body.balances.items()},
+            config_hash=body.config_hash,
+            config_sources=body.config_sources,
+        )
+
     def to_json(self) -> dict[str, Any]:
         """Return the `/v1/registry` body."""
-        return {
-            "chains": {name: h.to_json() for name, h in sorted(self.chains.items())},
-            "gas_price_gwei": {name: h.gas_price_gwei for name, h in sorted(self.chains.items())},
-            "balances": {name: b.to_json() for name, b in sorted(self.balances.items())},
-            "config_hash": self.config_hash,
-            "config_sources": self.config_sources,
-        }
+        return self.to_wire().model_dump(mode="json")
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> RegistrySnapshot:
-        """Parse a `/v1/registry` body."""
-        return cls(
-            chains={k: ChainHealth.from_json(v) for k, v in data.get("chains", {}).items()},
-            balances={k: WalletBalance.from_json(v) for k, v in data.get("balances", {}).items()},
-            config_hash=str(data.get("config_hash", "")),
-            config_sources=str(data.get("config_sources", "")),
-        )
+        """Parse a `/v1/registry` body; raises ValueError on a body of another shape."""
+        return cls.from_wire(RegistryResponse.model_validate(data))
 
 
 class BankSource(Protocol):

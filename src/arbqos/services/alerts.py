@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import datetime
 
 from arbqos.clock import format_ts
 from arbqos.eventlog import EventLog
 from arbqos.services.control import PauseControl, Unit
-from arbqos.services.models import AlertmanagerPayload, AmAlert
 from arbqos.services.state import Actor, alert_reason_name
 from arbqos.services.store import AlertInstance
 from arbqos.vocab import PauseSource
+from arbqos.wire import AlertmanagerPayload, AmAlert
 
 logger = logging.getLogger(__name__)
 
@@ -58,6 +59,8 @@ class AlertIntake:
         self._control = control
         self._events = event_log
         self._same_s = same_occurrence_s
+        self.listeners: list[Callable[[AmAlert, str], None]] = []
+        """Called with each alert of a webhook and what was done with it (after applying)."""
         self.persisted = True
         """Whether the last webhook's changes are on disk (False: held in memory, retried)."""
 
@@ -88,6 +91,12 @@ class AlertIntake:
         self.persisted = unit.persisted
         if self._events is not None:
             self._log_events(payload, results)
+        for alert, result in zip(payload.alerts, results, strict=True):
+            for listener in self.listeners:
+                try:
+                    listener(alert, result.action)
+                except Exception:  # notifications never fail a webhook
+                    logger.exception("alert listener failed")
         return results
 
     def _log_events(self, payload: AlertmanagerPayload, results: list[AlertResult]) -> None:

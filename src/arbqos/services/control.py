@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -284,6 +284,8 @@ class PauseControl:
         self._paused_gauge: Gauge = gauge(registry, "arb_orchestrator_paused")
         self._pauses: Counter = counter(registry, "arb_orchestrator_pauses_total")
         self._store_ok: Gauge = gauge(registry, "arb_orchestrator_state_persisted")
+        self.listeners: list[Callable[[Unit, State, State, datetime], None]] = []
+        """Called after every applied unit with (unit, state before, after, paused since)."""
         self._labels = ReasonLabels()
         self._reason_series = ReasonSeries(registry)
         for source, name in _PREINIT:
@@ -609,6 +611,7 @@ class PauseControl:
         for key in list(self._inactive_mono):
             if key not in self.reasons_by_key:
                 del self._inactive_mono[key]
+        since_before = self.since
         if after != before:
             self.state = after
             self.since = unit.now
@@ -618,6 +621,11 @@ class PauseControl:
                 after.value,
                 extra={"action": unit.action, "who": unit.actor.scope, "client": unit.actor.client},
             )
+        for listener in self.listeners:
+            try:
+                listener(unit, before, after, since_before)
+            except Exception:  # a listener (notifications) never breaks a pause
+                logger.exception("state listener failed")
 
 
 _NOT_APPLIED = frozenset({"reason_inactive", "reason_cleared"})

@@ -8,11 +8,11 @@ from typing import Any
 
 from arbqos.clock import Clock, format_ts
 from arbqos.errors import ArbqosError
-from arbqos.registry import RuntimeRegistry
+from arbqos.registry import ChainHealth, RuntimeRegistry
 from arbqos.services.control import PauseControl, Unit
-from arbqos.services.models import HeartbeatReport
 from arbqos.services.state import SYSTEM, Actor
 from arbqos.vocab import AlertName, Chain, PauseSource
+from arbqos.wire import HeartbeatReport
 
 logger = logging.getLogger(__name__)
 
@@ -83,7 +83,7 @@ class HeartbeatMonitor:
                 "check the clocks of both hosts"
             )
         for body in report.chains.values():
-            await self._runtime.set_chain_health(body.to_health())
+            await self._runtime.set_chain_health(ChainHealth.from_wire(body))
         checks = {rule.reason: rule.check(report) for rule in RULES}
         down = [str(name) for name, ok in checks.items() if ok is False]
         if report.config_hash != self._config_hash and report.config_hash not in self._drift_logged:

@@ -23,7 +23,11 @@ from arbqos.services.auth import Tokens
 from arbqos.services.control import ResumeRefused, StateNotPersisted
 from arbqos.services.heartbeat import StaleReport
 from arbqos.services.limits import BodyLimit, error_response
-from arbqos.services.models import (
+from arbqos.services.service import ControlService
+from arbqos.services.state import Actor
+from arbqos.services.store import StateStoreError
+from arbqos.vocab import Chain
+from arbqos.wire import (
     AlertmanagerPayload,
     AlertmanagerResponse,
     BalancesRequest,
@@ -34,14 +38,12 @@ from arbqos.services.models import (
     JournalResponse,
     PauseRequest,
     PauseResponse,
+    RegistryResponse,
+    ResumeRefusedResponse,
     ResumeRequest,
     ResumeResponse,
     StatusResponse,
 )
-from arbqos.services.service import ControlService
-from arbqos.services.state import Actor
-from arbqos.services.store import StateStoreError
-from arbqos.vocab import Chain
 
 logger = logging.getLogger(__name__)
 
@@ -75,13 +77,17 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        task = None
+        tasks = []
         if background_interval_s:
-            task = asyncio.create_task(_periodic(service, ticker_clock, background_interval_s))
+            tasks.append(
+                asyncio.create_task(_periodic(service, ticker_clock, background_interval_s))
+            )
+            if service.pinger is not None:
+                tasks.append(asyncio.create_task(service.pinger.run()))
         try:
             yield
         finally:
-            if task is not None:
+            for task in tasks:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
@@ -138,7 +144,7 @@ def create_app(
     @app.post(
         "/v1/resume",
         response_model=ResumeResponse,
-        responses={**_ERRORS, 409: {"model": ErrorResponse}},
+        responses={**_ERRORS, 409: {"model": ResumeRefusedResponse}},
         tags=["control"],
     )
     async def resume(
@@ -171,12 +177,17 @@ def create_app(
             raise _not_persisted(service, "the report was applied in memory (fail closed)")
         return {"state": outcome.state, "changed": outcome.changed, "down": outcome.down}
 
-    @app.get("/v1/registry", tags=["registry"])
+    @app.get("/v1/registry", response_model=RegistryResponse, tags=["registry"])
     async def registry_get() -> dict[str, Any]:
         """RuntimeRegistry snapshot: chain health, gas, balances, config hash."""
         return await service.registry_snapshot()
 
-    @app.put("/v1/registry/chains/{chain}", responses=_ERRORS, tags=["registry"])
+    @app.put(
+        "/v1/registry/chains/{chain}",
+        response_model=RegistryResponse,
+        responses=_ERRORS,
+        tags=["registry"],
+    )
     async def registry_chain(
         chain: Annotated[Chain, Path()],
         body: ChainHealthBody,
@@ -190,7 +201,12 @@ def create_app(
         await service.put_chain(chain, body, actor)
         return await service.registry_snapshot()
 
-    @app.put("/v1/registry/balances", responses=_ERRORS, tags=["registry"])
+    @app.put(
+        "/v1/registry/balances",
+        response_model=RegistryResponse,
+        responses=_ERRORS,
+        tags=["registry"],
+    )
     async def registry_balances(
         body: BalancesRequest, actor: Actor = pause_scope
     ) -> dict[str, Any]:

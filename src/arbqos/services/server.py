@@ -14,9 +14,11 @@ from prometheus_client import CollectorRegistry
 
 from arbqos.clock import SystemClock
 from arbqos.config import ConfigManager
+from arbqos.config.delivery import delivery_warnings, notify_urls_source
 from arbqos.daemon import Daemon, ListenFailed, StartupRefused, http_url, loopback_refusal
 from arbqos.daemon import listen_socket as listen_socket
 from arbqos.errors import ExitCode
+from arbqos.notify import Channel, load_channels
 from arbqos.services.auth import Tokens, load_tokens
 from arbqos.services.connections import (
     ACCEPT_BURST,
@@ -125,10 +127,47 @@ async def _serve(
     return ExitCode.OK
 
 
+def _channels(daemon: Daemon) -> tuple[Channel, ...]:
+    """The notification channels (exit 2 on a bad URLs file); warn about what reaches nobody."""
+    for warning in delivery_warnings(daemon.config, daemon.env):
+        logger.warning("notifications: %s", warning)
+    source = notify_urls_source(daemon.config, daemon.env)
+    if source.path is None or not source.path.exists():
+        return ()
+    loaded = load_channels(source.path)
+    for warning in loaded.warnings:
+        logger.warning("notifications: %s", warning)
+    logger.info(
+        "notification channels loaded",
+        extra={"channels": [c.label for c in loaded.channels], "from": source.origin},
+    )
+    return loaded.channels
+
+
+def _ping_url(path: str | None) -> str | None:
+    """Read the dead man's switch URL from its file (a secret: never logged)."""
+    if not path:
+        return None
+    try:
+        url = Path(path).read_text(encoding="utf-8").strip()
+    except OSError as err:
+        raise StartupRefused(
+            f"orchestrator.heartbeat_ping_url_file {path}: cannot read it "
+            f"({err.strerror or err}); fix the path or unset the key"
+        ) from err
+    if not url.startswith(("http://", "https://")):
+        raise StartupRefused(
+            f"orchestrator.heartbeat_ping_url_file {path}: expected one http(s) URL in it"
+        )
+    return url
+
+
 @contextlib.contextmanager
 def _control_service(daemon: Daemon, directory: Path) -> Iterator[ControlService]:
     """Open the pause state (exit 2 when the directory is unusable); close it on the way out."""
     orch = daemon.config.orchestrator
+    channels = _channels(daemon)
+    ping_url = _ping_url(orch.heartbeat_ping_url_file)
     try:
         service = ControlService.build(
             daemon.config,
@@ -138,6 +177,8 @@ def _control_service(daemon: Daemon, directory: Path) -> Iterator[ControlService
             config_hash=daemon.manager.hash,
             config_sources=daemon.manager.loaded.source_kinds,
             alert_log_path=Path(orch.alert_events_log),
+            channels=channels,
+            ping_url=ping_url,
         )
     except (OSError, sqlite3.Error) as err:
         raise StartupRefused(

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from arbqos.clock import parse_ts
+from arbqos.wire import ReasonOut, StatusResponse
 from arbqos_harness.demo.promstack import PromClient
 from arbqos_harness.demo.summary import alert_label
 
@@ -63,8 +64,8 @@ class Watched(Protocol):
         """Client of the run's Prometheus."""
         ...
 
-    def status(self) -> dict[str, Any]:
-        """The orchestrator's `/v1/status`."""
+    def status(self) -> StatusResponse:
+        """The orchestrator's status (through the SDK)."""
         ...
 
 
@@ -84,7 +85,7 @@ class Observer:
     errors: list[str] = field(default_factory=list)
 
     def poll(self, now: float) -> None:
-        """Read `/v1/status` and Prometheus alerts once; failures are remembered, not raised."""
+        """Read the orchestrator's status and Prometheus alerts once; failures are remembered."""
         self.polls += 1
         try:
             status = self.stack.status()
@@ -92,9 +93,9 @@ class Observer:
             self.errors.append(f"orchestrator: {type(err).__name__}")
             status = None
         if status is not None:
-            if status.get("state") == "paused":
+            if status.paused:
                 self.paused_polls += 1
-            for reason in status.get("reasons", []):
+            for reason in status.reasons:
                 self._reason(reason)
         try:
             firing = self.stack.prom.firing_alerts()
@@ -111,16 +112,16 @@ class Observer:
                 continue
             self.alerts[label] = AlertSeen(alert["labels"]["alertname"], label, active_at, now)
 
-    def _reason(self, reason: dict[str, Any]) -> None:
-        key = (str(reason.get("source")), str(reason.get("name")))
+    def _reason(self, reason: ReasonOut) -> None:
+        key = (reason.source, reason.name)
         if key in self.pauses:
             return
         try:
-            since = parse_ts(str(reason["since"])).timestamp()
-        except (KeyError, ValueError):
+            since = parse_ts(reason.since).timestamp()
+        except ValueError:
             return
         if since >= self.after - SINCE_SLACK_S:
-            self.pauses[key] = PauseSeen(key[0], key[1], since, str(reason.get("detail", "")))
+            self.pauses[key] = PauseSeen(key[0], key[1], since, reason.detail)
 
     def first_pause(self, source: str) -> PauseSeen | None:
         """The earliest reason of `source` seen so far."""

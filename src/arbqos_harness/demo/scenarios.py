@@ -9,6 +9,7 @@ crosses the threshold (`arbqos_harness.demo.breach`), for an infrastructure faul
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections.abc import Callable
@@ -17,7 +18,8 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Literal
 
 from arbqos.clock import parse_ts
-from arbqos.vocab import Venue
+from arbqos.errors import OrchestratorError
+from arbqos.vocab import PauseSource, Venue
 from arbqos_harness.chain.localchain import DEPLOYER
 from arbqos_harness.demo.breach import first_breaches, log_files, read_sim_events
 from arbqos_harness.demo.observe import Observer, balance_events
@@ -228,8 +230,8 @@ def _refuse_if_paused(stack: DemoStack) -> None:
         status = stack.status()
     except Exception:  # the orchestrator may still be starting: keep waiting
         return
-    if status.get("state") == "paused":
-        reasons = ", ".join(f"{r['source']}:{r['name']}" for r in status.get("reasons", []))
+    if status.paused:
+        reasons = ", ".join(f"{r.source}:{r.name}" for r in status.reasons)
         raise ScenarioAborted(f"trading paused before the fault was injected ({reasons})")
 
 
@@ -335,16 +337,16 @@ def recover(
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline and not stop.is_set():
         status = stack.status()
-        if status["state"] == "running":
+        if not status.paused:
             return
         active = [
             r
-            for r in status["reasons"]
-            if r.get("active") and r["source"] not in ("guard", "manual")
+            for r in status.reasons
+            if r.active and r.source not in (PauseSource.GUARD, PauseSource.MANUAL)
         ]
         if not active and (not drain or window_empty(stack)):
-            response = stack.resume(detail=f"demo: {scenario.name} restored")
-            if response.status_code == 200:
+            with contextlib.suppress(OrchestratorError):  # 409: a reason came back meanwhile
+                stack.resume(detail=f"demo: {scenario.name} restored")
                 say("resumed with the admin token")
                 return
         stop.wait(0.5)

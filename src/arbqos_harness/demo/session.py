@@ -16,6 +16,7 @@ from typing import TextIO
 from arbqos.clock import Clock, SystemClock, format_ts
 from arbqos.config import LoadedConfig
 from arbqos.log import configure_logging
+from arbqos.sdk import Route
 from arbqos_harness.demo.scenarios import SCENARIOS, ScenarioAborted, run_scenario
 from arbqos_harness.demo.stack import DemoStack, StackError, StackOptions
 from arbqos_harness.demo.summary import Screen, gather
@@ -74,11 +75,11 @@ def banner(stack: DemoStack, scenario: str | None) -> list[str]:
     lines = [f"arbqos demo running: config {hash_}, scenario {scenario or 'none'}. Open:"]
     width = max(len(name) for name, _ in stack.urls())
     lines += [f"  {name:<{width}}  {url}" for name, url in stack.urls()]
-    orch = stack.orchestrator_url
+    resume_url = stack.orchestrator.url(Route.RESUME)
     lines += [
         "Drive it:",
         f'  resume  curl -X POST -H "Authorization: Bearer $(cat {stack.tokens.admin_file})" '
-        f"{orch}/v1/resume",
+        f"{resume_url}",
         f"  faults  curl -X POST {stack.sim_url('sx')}/sim/knobs -d '{{\"slow_accept\": 4}}'",
         "  scenarios: " + ", ".join(SCENARIOS),
     ]

@@ -22,7 +22,9 @@ import httpx
 from arbqos.clock import Clock, SystemClock
 from arbqos.config import ArbqosConfig, LoadedConfig, load_config
 from arbqos.generators import render_all
+from arbqos.sdk import JournalKind, OrchestratorClient, Route
 from arbqos.vocab import Venue
+from arbqos.wire import JournalEntryOut, StatusResponse
 from arbqos_harness.chain.localchain import LocalChains
 from arbqos_harness.demo.children import Children, Crash, child_env, kill_leftovers
 from arbqos_harness.demo.promstack import PromClient, PrometheusStack
@@ -94,7 +96,7 @@ class DemoStack:
     """Every piece of the local stack, started and stopped as one.
 
     >>> stack = DemoStack(loaded.config, StackOptions(), out=sys.stdout).start()
-    >>> stack.status()["state"]
+    >>> stack.status().state
     'running'
     >>> stack.stop()
     """
@@ -128,6 +130,7 @@ class DemoStack:
         self._prom: PrometheusStack | None = None
         self._anvil_pids: set[int] = set()
         self._http = httpx.Client(timeout=3.0)
+        self._orchestrator: OrchestratorClient | None = None
 
     # --- lifecycle -------------------------------------------------------------------
 
@@ -180,6 +183,8 @@ class DemoStack:
         if self.chains is not None:
             self.chains.stop()
         self._http.close()
+        if self._orchestrator is not None:
+            self._orchestrator.close()
         pids = [pid for pids in self.children.pids_seen.values() for pid in pids]
         return kill_leftovers(pids + sorted(self._anvil_pids))
 
@@ -221,6 +226,18 @@ class DemoStack:
         """Base URL of the orchestrator."""
         return self.config.endpoints.orchestrator_url
 
+    @property
+    def orchestrator(self) -> OrchestratorClient:
+        """The SDK client of the run's orchestrator, with the admin token (no status cache)."""
+        url = self.orchestrator_url
+        if self._orchestrator is None or self._orchestrator.base_url != url.rstrip("/"):
+            if self._orchestrator is not None:
+                self._orchestrator.close()
+            self._orchestrator = OrchestratorClient(
+                url, self.tokens.admin, timeout_s=3.0, cache_s=0
+            )
+        return self._orchestrator
+
     def sim_url(self, venue: str) -> str:
         """Base URL of a venue simulator."""
         return f"http://127.0.0.1:{self._sim_port(venue)}"
@@ -234,7 +251,7 @@ class DemoStack:
             ("Prometheus alerts", f"http://127.0.0.1:{port.prometheus}/alerts"),
             ("Alertmanager", f"http://127.0.0.1:{port.alertmanager}"),
             ("orchestrator API docs", f"{orch}/docs"),
-            ("orchestrator status", f"{orch}/v1/status"),
+            ("orchestrator status", self.orchestrator.url(Route.STATUS)),
             ("orchestrator /metrics", f"{orch}/metrics"),
             ("engine /metrics", f"http://{self.config.alerting.engine_target}/metrics"),
             ("heartbeat /metrics", f"http://127.0.0.1:{port.heartbeat}/metrics"),
@@ -245,30 +262,18 @@ class DemoStack:
             ("Grafana dashboard to import", str(self.run.dashboard)),
         ]
 
-    def status(self) -> dict[str, Any]:
-        """`GET /v1/status` of the orchestrator."""
-        response = self._http.get(f"{self.orchestrator_url}/v1/status")
-        response.raise_for_status()
-        body: dict[str, Any] = response.json()
-        return body
+    def status(self) -> StatusResponse:
+        """The orchestrator's status (raises `OrchestratorError` when it does not answer)."""
+        return self.orchestrator.status()
 
-    def journal(self, limit: int = 200, kind: str | None = None) -> list[dict[str, Any]]:
-        """`GET /v1/journal`, newest first."""
-        params: dict[str, Any] = {"limit": limit}
-        if kind:
-            params["kind"] = kind
-        response = self._http.get(f"{self.orchestrator_url}/v1/journal", params=params)
-        response.raise_for_status()
-        entries: list[dict[str, Any]] = response.json()["entries"]
-        return entries
+    def journal(self, limit: int = 200, kind: JournalKind | None = None) -> list[JournalEntryOut]:
+        """The orchestrator's journal, newest first."""
+        return self.orchestrator.journal(limit, kind)
 
-    def resume(self, *, force: bool = False, detail: str = "demo") -> httpx.Response:
-        """`POST /v1/resume` with the admin token (409 while automatic reasons are active)."""
-        return self._http.post(
-            f"{self.orchestrator_url}/v1/resume",
-            json={"force": force, "detail": detail},
-            headers={"Authorization": f"Bearer {self.tokens.admin}"},
-        )
+    def resume(self, *, force: bool = False, detail: str = "demo") -> bool:
+        """Resume with the admin token; `OrchestratorError` (409) while automatic reasons are
+        active."""
+        return self.orchestrator.resume(force=force, detail=detail)
 
     def set_knobs(self, venue: str, changes: Mapping[str, Any]) -> dict[str, Any]:
         """Change a simulator's knobs at runtime (`POST /sim/knobs`)."""

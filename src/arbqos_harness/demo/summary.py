@@ -11,6 +11,7 @@ from typing import Any, Protocol, TextIO
 
 from arbqos.clock import Clock, format_ts, parse_ts
 from arbqos.config import ArbqosConfig
+from arbqos.wire import StatusResponse
 from arbqos_harness.demo.promstack import PromClient
 
 HIDDEN_ALERTS = frozenset({"ArbWatchdog"})
@@ -27,8 +28,8 @@ class SummarySource(Protocol):
         """Client of the run's Prometheus."""
         ...
 
-    def status(self) -> dict[str, Any]:
-        """The orchestrator's `/v1/status`."""
+    def status(self) -> StatusResponse:
+        """The orchestrator's status (through the SDK)."""
         ...
 
     def engine_status(self) -> dict[str, Any] | None:
@@ -41,7 +42,7 @@ class SummaryData:
     """One refresh worth of facts; a field is None when its source did not answer."""
 
     at: datetime
-    status: dict[str, Any] | None = None
+    status: StatusResponse | None = None
     engine: dict[str, Any] | None = None
     balances: list[tuple[str, str, str, float]] = field(default_factory=list)
     """(wallet, chain, token, USD)."""
@@ -117,15 +118,15 @@ def render(data: SummaryData, config: ArbqosConfig, header: str) -> list[str]:
     return lines
 
 
-def _state_lines(status: dict[str, Any] | None) -> list[str]:
+def _state_lines(status: StatusResponse | None) -> list[str]:
     if status is None:
         return ["TRADING: unknown (orchestrator not answering)"]
-    lines = [f"TRADING: {status.get('state', '?').upper()}  since {status.get('since', '?')}"]
-    for reason in status.get("reasons", []):
-        flag = "active" if reason.get("active") else "recovered"
+    lines = [f"TRADING: {status.state.upper()}  since {status.since}"]
+    for reason in status.reasons:
+        flag = "active" if reason.active else "recovered"
         lines.append(
-            f"  reason [{reason.get('source')}] {reason.get('name')} ({flag}, since "
-            f"{reason.get('since')}): {str(reason.get('detail', ''))[:90]}"
+            f"  reason [{reason.source}] {reason.name} ({flag}, since "
+            f"{reason.since}): {reason.detail[:90]}"
         )
     return lines
 
@@ -168,20 +169,22 @@ def _engine_line(engine: dict[str, Any] | None) -> str:
 
 def _heartbeat_line(data: SummaryData, interval_s: float) -> str:
     age = data.heartbeat_age_s
-    report = ((data.status or {}).get("heartbeat") or {}).get("last_report") or {}
-    down = ", ".join(report.get("down") or []) or "none"
+    heartbeat = data.status.heartbeat if data.status is not None else None
+    report = heartbeat.last_report if heartbeat is not None else None
+    down = ", ".join(report.down if report is not None else []) or "none"
     return (
         f"heartbeat: last tick {f'{age:.1f}s ago' if age is not None else '?'} "
-        f"(every {interval_s:g}s); last report tick {report.get('tick', '?')} "
-        f"{_ago(report.get('received_at'), data.at)}, down: {down}"
+        f"(every {interval_s:g}s); last report tick {report.tick if report else '?'} "
+        f"{_ago(report.received_at if report else None, data.at)}, down: {down}"
     )
 
 
 def one_line(data: SummaryData) -> str:
     """A compact line for logs and pipes."""
-    status = data.status or {}
-    reasons = [f"{r.get('source')}:{r.get('name')}" for r in status.get("reasons", [])]
-    parts = [f"state={status.get('state', '?')}", f"reasons={','.join(reasons) or '-'}"]
+    status = data.status
+    reasons = [f"{r.source}:{r.name}" for r in status.reasons] if status is not None else []
+    state = status.state if status is not None else "?"
+    parts = [f"state={state}", f"reasons={','.join(reasons) or '-'}"]
     for venue, stats in sorted(((data.engine or {}).get("guard") or {}).items()):
         fill, p95 = stats.get("fill_ratio"), stats.get("p95_accept_s")
         parts.append(

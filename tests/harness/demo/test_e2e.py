@@ -82,7 +82,7 @@ def test_slow_accepts_pause_through_the_guard_first_then_the_alert(stack: DemoSt
         assert engine["trading_allowed"] is False
     finally:
         recover(stack, SCENARIOS["slow-accept"], stop=NO_STOP, timeout_s=90, say=print)
-    assert stack.status()["state"] == "running"
+    assert stack.status().state == "running"
 
 
 def test_sequencer_outage_pauses_through_the_heartbeat_and_the_alert(stack: DemoStack) -> None:
@@ -100,7 +100,7 @@ def test_sequencer_outage_pauses_through_the_heartbeat_and_the_alert(stack: Demo
         assert report.ok, report.problems
     finally:
         recover(stack, SCENARIOS["sequencer-down"], stop=NO_STOP, timeout_s=90, say=print)
-    assert stack.status()["state"] == "running"
+    assert stack.status().state == "running"
 
 
 def test_low_balance_alerts_and_never_pauses(stack: DemoStack) -> None:
@@ -116,7 +116,7 @@ def test_low_balance_alerts_and_never_pauses(stack: DemoStack) -> None:
         assert [a["labels"]["wallet"] for a in firing] == ["azuro"]
         assert float(firing[0]["value"]) < stack.config.risk.balance_alert_usd
         assert [e["wallet"] for e in report.low_events] == ["azuro"]
-        assert stack.status()["state"] == "running"
+        assert stack.status().state == "running"
     finally:
         recover(stack, SCENARIOS["low-balance"], stop=NO_STOP, timeout_s=60, say=print)
 

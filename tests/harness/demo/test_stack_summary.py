@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 from arbqos.clock import FakeClock
 from arbqos.config import ArbqosConfig
+from arbqos.wire import StatusResponse
 from arbqos_harness.demo.summary import Screen, SummaryData, alert_label, one_line, render
 
 NOW = datetime(2026, 11, 26, 13, 50, 58, 123000, tzinfo=UTC)
@@ -22,20 +23,32 @@ WINDOW = {
 }
 DATA = SummaryData(
     at=NOW,
-    status={
-        "state": "paused",
-        "since": "2026-11-26T13:50:50.000Z",
-        "reasons": [
-            {
-                "source": "guard",
-                "name": "ArbAcceptTimeP95High",
-                "since": "2026-11-26T13:50:50.000Z",
-                "detail": "venue=sx p95_accept_time_ms=1457 > 1200",
-                "active": True,
-            }
-        ],
-        "heartbeat": {"last_report": {"tick": 9, "received_at": "2026-11-26T13:50:56.123Z"}},
-    },
+    status=StatusResponse.model_validate(
+        {
+            "state": "paused",
+            "since": "2026-11-26T13:50:50.000Z",
+            "reasons": [
+                {
+                    "source": "guard",
+                    "name": "ArbAcceptTimeP95High",
+                    "since": "2026-11-26T13:50:50.000Z",
+                    "detail": "venue=sx p95_accept_time_ms=1457 > 1200",
+                    "active": True,
+                }
+            ],
+            "heartbeat": {
+                "deadman_enabled": True,
+                "deadman_window_s": 90.0,
+                "silent_s": 2.0,
+                "last_report": {
+                    "tick": 9,
+                    "received_at": "2026-11-26T13:50:56.123Z",
+                    "ts": "2026-11-26T13:50:56.000Z",
+                    "config_hash": "c" * 64,
+                },
+            },
+        }
+    ),
     engine={
         "trading_allowed": False,
         "inflight": 1,
