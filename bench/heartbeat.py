@@ -35,6 +35,7 @@ from arbqos.eventlog import EventLog  # noqa: E402
 from arbqos.log import configure_logging  # noqa: E402
 from arbqos.probes.audit import audit_files  # noqa: E402
 from arbqos.probes.base import ProbeRunner  # noqa: E402
+from arbqos.probes.confirm import ConfirmPolicy  # noqa: E402
 from arbqos.probes.heartbeat import Heartbeat  # noqa: E402
 from arbqos.probes.report import OrchestratorReporter  # noqa: E402
 from arbqos.probes.targets import PROBERS, build_targets  # noqa: E402
@@ -100,6 +101,7 @@ async def run(
             registry=registry,
             runtime=RuntimeRegistry(registry),
             reporter=reporter,
+            policy=ConfirmPolicy(retry_interval_s=(interval - probe_timeout_s) / 2),
         )
         await heartbeat.run(max_ticks=ticks)
         await reporter.flush(1.0)
@@ -126,7 +128,8 @@ def main() -> int:
         finally:
             parent.send("stop")
             fakes.join(timeout=10)
-        records = [json.loads(line) for line in log_path.read_text().splitlines()]
+        lines = [json.loads(line) for line in log_path.read_text().splitlines()]
+        records = [r for r in lines if r["event"] == "tick"]  # retries and state changes too
         lateness = [float(r["lateness_ms"]) for r in records]
         hung = sum(r["targets"]["arbitrum"]["ok"] is False for r in records)
         audit = audit_files([log_path], limit_s=1.5 * args.interval, interval_s=args.interval)

@@ -10,13 +10,14 @@ from eth_abi.abi import decode, encode
 
 from arbqos.chain.abi import BALANCE_OF, DECIMALS
 from arbqos.config.schema import WalletConfig
-from tests.probes.fakes import LoopbackServer, Reply, Request
+from tests.probes.fakes import HUGE_BYTES, LoopbackServer, Reply, Request
 
 
 class FakeTokenChain:
     """Answers eth_chainId and eth_call (decimals, balanceOf) of one token.
 
-    `mode`: `ok`, `down` (HTTP 503), `hang` (never answers) or `no_code` (eth_call "0x").
+    `mode`: `ok`, `down` (HTTP 503), `hang` (never answers), `no_code` (eth_call "0x") or
+    `huge` (a 50 MB answer without a Content-Length).
     """
 
     def __init__(self, chain_id: int, *, decimals: int = 6) -> None:
@@ -47,6 +48,8 @@ class FakeTokenChain:
             return Reply(mode="hang")
         if self.mode == "down":
             return Reply(503, {"error": "unavailable"})
+        if self.mode == "huge":
+            return Reply(mode="huge_stream", huge_bytes=HUGE_BYTES)
         if method == "eth_chainId":
             return Reply(body={"jsonrpc": "2.0", "id": body["id"], "result": hex(self.chain_id)})
         if method != "eth_call":

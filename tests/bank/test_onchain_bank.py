@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import AsyncIterator, Mapping
 
@@ -9,11 +10,18 @@ import httpx
 import pytest
 from prometheus_client import CollectorRegistry
 
-from arbqos.bank import DecimalsMismatch, OnchainBank, build_bank, error_kind
+from arbqos.bank import (
+    BALANCE_MAX_USD,
+    DecimalsMismatch,
+    OnchainBank,
+    build_bank,
+    error_kind,
+    implausible,
+)
 from arbqos.chain.abi import BALANCE_OF, DECIMALS
 from arbqos.chain.rpc import JsonRpcClient
 from arbqos.clock import FakeClock
-from arbqos.config.schema import ArbqosConfig, RiskConfig, WalletConfig
+from arbqos.config.schema import ArbqosConfig, BalanceWatcherConfig, RiskConfig, WalletConfig
 from arbqos.registry import RuntimeRegistry
 from arbqos_harness.chain.localchain import WALLETS, LocalChains
 from tests.bank.conftest import AZURO, SX, FakeTokenChain, wallets
@@ -95,9 +103,71 @@ async def test_decimals_mismatch_names_wallet_config_and_chain_values(
         assert "decimals() = 6" in error
         assert balances["azuro"].balance_usd == pytest.approx(20.0)
     assert token_chains["sx_rollup"].count("eth_call", BALANCE_OF) == 0
-    assert token_chains["sx_rollup"].count("eth_call", DECIMALS) == 1
+    assert token_chains["sx_rollup"].count("eth_call", DECIMALS) == 2  # asked again each read
     mismatch = DecimalsMismatch("sx", "USDC", 18, 6)
     assert (mismatch.wallet, mismatch.configured, mismatch.onchain) == ("sx", 18, 6)
+
+
+async def test_one_wrong_decimals_answer_is_asked_again_at_the_next_read(
+    token_chains: dict[str, FakeTokenChain],
+    http: httpx.AsyncClient,
+    fake_clock: FakeClock,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    sx = token_chains["sx_rollup"]
+    sx.set_balance(SX, 42_000_000)
+    bank = make_bank(token_chains, http, fake_clock)
+    sx.decimals = 18  # a flaky RPC (or a proxy upgrade in progress) answers wrong
+    with caplog.at_level(logging.INFO, logger="arbqos.bank.onchain"):
+        for _ in range(3):
+            wrong = await bank.read_balances()
+            assert error_kind(wrong["sx"].error) == "decimals_mismatch"
+        sx.decimals = 6
+        for _ in range(2):
+            right = await bank.read_balances()
+            assert right["sx"].error is None
+            assert right["sx"].balance_usd == pytest.approx(42.0)
+    assert sx.count("eth_call", DECIMALS) == 4  # three wrong answers, then verified once
+    messages = [r.getMessage() for r in caplog.records]
+    assert sum("decimals() = 18" in m for m in messages) == 1  # logged once per change
+    assert sum("now matches the config" in m for m in messages) == 1
+
+
+@pytest.mark.parametrize(
+    ("raw", "why"),
+    [(2**256 - 1, "a lying chain"), (10**13 + 1, "just above 1e7 USD at 6 decimals")],
+)
+async def test_a_balance_above_the_ceiling_is_an_implausible_read(
+    token_chains: dict[str, FakeTokenChain],
+    http: httpx.AsyncClient,
+    fake_clock: FakeClock,
+    raw: int,
+    why: str,
+) -> None:
+    token_chains["sx_rollup"].set_balance(SX, 250_000_000)
+    bank = make_bank(token_chains, http, fake_clock)
+    runtime = RuntimeRegistry(CollectorRegistry(), bank_source=bank)
+    assert (await runtime.get_bank())["sx"].balance_usd == pytest.approx(250.0)
+    token_chains["sx_rollup"].set_balance(SX, raw)
+    read = (await bank.read_balances())["sx"]
+    assert read.balance_usd is None, why
+    assert error_kind(read.error) == "implausible"
+    assert "above balance_watcher.balance_max_usd = 1e+07 USD" in (read.error or "")
+    kept = (await runtime.get_bank())["sx"]
+    assert kept.balance_usd == pytest.approx(250.0)  # the last good balance stays
+    assert error_kind(kept.error) == "implausible"
+    token_chains["sx_rollup"].set_balance(SX, 10**13)  # exactly the ceiling is believable
+    assert (await bank.read_balances())["sx"].balance_usd == pytest.approx(1e7)
+
+
+def test_implausible_refuses_non_finite_and_negative_values() -> None:
+    assert implausible(0.0, 1e7) is None and implausible(1e7, 1e7) is None
+    for value in (1e7 * (1 + 1e-9), float("inf"), float("nan"), -0.01):
+        assert error_kind(implausible(value, 1e7)) == "implausible"
+
+
+def test_the_ceiling_default_matches_the_schema() -> None:
+    assert BalanceWatcherConfig().balance_max_usd == BALANCE_MAX_USD
 
 
 async def test_wrong_chain_id_is_refused(
@@ -127,6 +197,21 @@ async def test_failed_read_keeps_last_good_balance_and_its_time(
     assert error_kind(later["azuro"].error) == "http_5xx"
     assert later["sx"].error is None
     assert later["sx"].observed_at == fake_clock.now_utc()
+
+
+async def test_a_flooding_rpc_is_a_too_large_read_and_keeps_the_last_balance(
+    token_chains: dict[str, FakeTokenChain], http: httpx.AsyncClient, fake_clock: FakeClock
+) -> None:
+    token_chains["polygon"].set_balance(AZURO, 30_000_000)
+    runtime = RuntimeRegistry(
+        CollectorRegistry(), bank_source=make_bank(token_chains, http, fake_clock)
+    )
+    await runtime.get_bank()
+    token_chains["polygon"].mode = "huge"
+    later = (await runtime.get_bank())["azuro"]
+    assert error_kind(later.error) == "too_large"
+    assert "read past" in (later.error or "") and "limit 1048576 bytes" in (later.error or "")
+    assert later.balance_usd == pytest.approx(30.0)
 
 
 async def test_hung_rpc_is_cut_at_the_read_timeout(

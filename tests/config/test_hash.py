@@ -100,6 +100,8 @@ def _perturb(path: str, value: Any) -> Any:
         return None if path.endswith(NOT_GENERIC) else not value
     if isinstance(value, int):
         return value + 1
+    if isinstance(value, float) and path.endswith("interval_s"):
+        return value * 2  # halving an interval could break a rule that other keys fit in it
     if isinstance(value, float):
         return value / 2 if value > 0 else 1.0
     if isinstance(value, list) and path.endswith("_tags"):

@@ -202,6 +202,17 @@ CASES = [
         "next tick (heartbeat.interval_s is from {d}/heartbeat.yml:2)",
     ),
     Case(
+        "retries_not_fitting_interval__heartbeat.yml",
+        "{d}/heartbeat.yml:4",
+        "heartbeat.retry_interval_s",
+        " = 12: (heartbeat.failure_threshold - 1) x retry_interval_s + heartbeat.probe_timeout_s "
+        "= (3 - 1) x 12 + 10 = 34 s does not fit in heartbeat.interval_s (30 s), so a failing "
+        "target could not be confirmed down before the next tick; set retry_interval_s to at "
+        "most 10, or lower heartbeat.failure_threshold or heartbeat.probe_timeout_s "
+        "(heartbeat.failure_threshold is from {d}/heartbeat.yml:2; heartbeat.probe_timeout_s "
+        "is from {d}/heartbeat.yml:3; heartbeat.interval_s is from {d}/heartbeat.yml:2)",
+    ),
+    Case(
         "read_timeout_not_below_poll__balance_watcher.yml",
         "{d}/balance_watcher.yml:3",
         "balance_watcher.read_timeout_s",

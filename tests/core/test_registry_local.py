@@ -108,11 +108,11 @@ async def test_snapshot_carries_ages_and_marks_values_past_their_limit_stale() -
 
 def test_limits_come_from_the_config_and_a_future_observation_is_not_negative() -> None:
     cfg = ArbqosConfig(
-        heartbeat=HeartbeatConfig(interval_s=5, probe_timeout_s=2),
+        heartbeat=HeartbeatConfig(interval_s=20, probe_timeout_s=2),
         balance_watcher=BalanceWatcherConfig(poll_interval_s=10, read_timeout_s=2),
         alerting=AlertingConfig(heartbeat_stale_intervals=4),
     )
-    assert StaleLimits.of(cfg) == StaleLimits(chains_s=20.0, balances_s=40.0)
+    assert StaleLimits.of(cfg) == StaleLimits(chains_s=80.0, balances_s=40.0)
     assert Freshness.of(T0 + timedelta(seconds=3), T0, 20.0) == Freshness(0.0, False)
 
 

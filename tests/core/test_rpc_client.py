@@ -225,3 +225,23 @@ async def test_latest_block_and_eth_call_decode(
 def test_needs_at_least_one_url() -> None:
     with pytest.raises(ValueError, match="at least one RPC URL"):
         JsonRpcClient([], chain="polygon", http=httpx.AsyncClient())
+
+
+async def test_an_answer_above_the_size_limit_fails_over_to_the_next_endpoint(
+    servers: Callable[[Responder], RecordingServer],
+) -> None:
+    huge = b'{"jsonrpc": "2.0", "id": 1, "result": "0x' + b"0" * (2 * 1024 * 1024) + b'"}'
+    flooding = servers(lambda body: (200, huge, 0.0))
+    good = servers(ok("0x89"))
+    async with httpx.AsyncClient() as http:
+        rpc = JsonRpcClient(
+            [flooding.url, good.url], chain="polygon", http=http, max_response_bytes=1024 * 1024
+        )
+        assert await rpc.chain_id() == 137
+        alone = JsonRpcClient([flooding.url], chain="polygon", http=http)
+        with pytest.raises(RpcFailure) as caught:
+            await alone.chain_id()
+    assert rpc.last_endpoint == 1
+    assert caught.value.kind == "too_large"
+    assert f"announced {len(huge)} bytes, limit 1048576 bytes" in str(caught.value)
+    assert "127.0.0.1" not in str(caught.value)

@@ -87,7 +87,9 @@ def test_every_alert_reaches_the_orchestrator_and_orchestrator_down_bypasses_it(
     )
     cfg = ArbqosConfig(
         endpoints=EndpointsConfig(orchestrator_url=f"http://127.0.0.1:{hook_port}"),
-        heartbeat=HeartbeatConfig(interval_s=5, probe_timeout_s=1, metrics_port=free_port()),
+        heartbeat=HeartbeatConfig(
+            interval_s=5, probe_timeout_s=1, retry_interval_s=1, metrics_port=free_port()
+        ),
         balance_watcher=BalanceWatcherConfig(metrics_port=free_port()),
         alerting=alerting,
     )

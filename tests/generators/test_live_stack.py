@@ -39,7 +39,9 @@ def test_dead_heartbeat_reaches_the_orchestrator_webhook_with_the_token(
     prom, am = f"127.0.0.1:{free_port()}", f"127.0.0.1:{free_port()}"
     cfg = ArbqosConfig(
         endpoints=EndpointsConfig(orchestrator_url=f"http://127.0.0.1:{hook_port}"),
-        heartbeat=HeartbeatConfig(interval_s=1, probe_timeout_s=0.5, metrics_port=free_port()),
+        heartbeat=HeartbeatConfig(
+            interval_s=1, probe_timeout_s=0.5, retry_interval_s=0.25, metrics_port=free_port()
+        ),
         balance_watcher=BalanceWatcherConfig(metrics_port=free_port()),
         alerting=AlertingConfig(
             heartbeat_stale_intervals=2,

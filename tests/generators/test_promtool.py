@@ -41,7 +41,7 @@ VARIANT = ArbqosConfig(
         pause_on_engine_absent=True,
         kpi_interval_s=600,
     ),
-    heartbeat=HeartbeatConfig(interval_s=10, probe_timeout_s=5),
+    heartbeat=HeartbeatConfig(interval_s=10, probe_timeout_s=5, retry_interval_s=2.5),
     balance_watcher=BalanceWatcherConfig(poll_interval_s=20),
 )
 

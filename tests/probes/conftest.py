@@ -18,6 +18,12 @@ from arbqos.config.schema import (
 from tests.probes.fakes import FakeChain, FakeOrchestrator, FakeVenues, FeedState, LoopbackServer
 
 
+def fitting_retry_s(heartbeat: dict[str, Any]) -> float:
+    """The largest retry interval (at most 5 s) that fits the test's short heartbeat interval."""
+    retries = max(heartbeat.get("failure_threshold", 3) - 1, 1)
+    return min(5.0, (heartbeat["interval_s"] - heartbeat["probe_timeout_s"]) / retries)
+
+
 class FakeWorld:
     """Three fake chains, the venue APIs and an orchestrator, each on its own loopback server."""
 
@@ -38,6 +44,7 @@ class FakeWorld:
         """A config whose every endpoint is one of these fakes."""
         hb: dict[str, Any] = {"interval_s": 1.0, "probe_timeout_s": 0.3, "log_path": str(log_path)}
         hb.update(heartbeat)
+        hb.setdefault("retry_interval_s", fitting_retry_s(hb))
         venues = self.venue_server.url
         endpoints = EndpointsConfig(
             chains={
@@ -53,7 +60,6 @@ class FakeWorld:
             azuro_api_url=f"{venues}/azuro",
             azuro_subgraph_url=f"{venues}/subgraph",
             sequencer_uptime_feed=self.feed.address,
-            sequencer_grace_s=3600,
             orchestrator_url=self.orchestrator_server.url,
         )
         return ArbqosConfig(

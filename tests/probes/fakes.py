@@ -1,8 +1,10 @@
 """Loopback fakes for heartbeat tests: an HTTP/1.1 server in a thread, a JSON-RPC chain, venues.
 
 Every fake can misbehave on demand (`mode`): `hang` (read the request, never answer), `drip`
-(answer one byte at a time, slowly), `500`, `garbage` (200 with a body that is not JSON) and
-`close` (drop the connection). They speak the documented shapes in tests/testdata/samples.
+(answer one byte at a time, slowly), `500`, `garbage` (200 with a body that is not JSON),
+`close` (drop the connection), `huge` (a 50 MB JSON answer with its Content-Length) and
+`huge_stream` (the same without a length, delimited by closing the connection). They speak
+the documented shapes in tests/testdata/samples.
 """
 
 from __future__ import annotations
@@ -20,7 +22,9 @@ from eth_abi.abi import encode
 from arbqos.chain.abi import LATEST_ROUND_DATA
 from tests.conftest import SAMPLES
 
-MODES = ("ok", "hang", "drip", "500", "garbage", "close")
+MODES = ("ok", "hang", "drip", "500", "garbage", "close", "huge", "huge_stream")
+HUGE_BYTES = 50 * 1024 * 1024
+_CHUNK = b"0" * (256 * 1024)
 _REASONS = {200: "OK", 400: "Bad Request", 401: "Unauthorized", 404: "Not Found", 500: "Error"}
 
 
@@ -47,6 +51,8 @@ class Reply:
     mode: str = "ok"
     drip_interval_s: float = 0.05
     delay_s: float = 0.0
+    huge_bytes: int = 0
+    """With mode `huge`/`huge_stream`: size of the JSON answer streamed in 256 KiB chunks."""
 
     def payload(self) -> bytes:
         """The body as bytes (dicts and lists become JSON)."""
@@ -67,6 +73,8 @@ def misbehaviour(mode: str) -> Reply | None:
         return Reply(200, b"<html>\x00\xff not json")
     if mode in ("hang", "drip", "close"):
         return Reply(200, {"jsonrpc": "2.0", "id": 1, "result": "0x1"}, mode=mode)
+    if mode in ("huge", "huge_stream"):
+        return Reply(200, mode=mode, huge_bytes=HUGE_BYTES)
     raise ValueError(f"unknown fake mode {mode!r}; one of {MODES}")
 
 
@@ -156,6 +164,9 @@ class LoopbackServer:
             await asyncio.Event().wait()
         if reply.mode == "close":
             return False
+        if reply.mode in ("huge", "huge_stream"):
+            await _write_huge(writer, reply.huge_bytes, announce=reply.mode == "huge")
+            return False
         payload = reply.payload()
         head = (
             f"HTTP/1.1 {reply.status} {_REASONS.get(reply.status, 'Status')}\r\n"
@@ -173,6 +184,22 @@ class LoopbackServer:
         return True
 
 
+async def _write_huge(writer: asyncio.StreamWriter, size: int, *, announce: bool) -> None:
+    """Stream a valid JSON-RPC answer of `size` bytes whose result is one long hex string."""
+    head, tail = b'{"jsonrpc":"2.0","id":1,"result":"0x', b'"}'
+    length = f"Content-Length: {size}\r\n" if announce else "Connection: close\r\n"
+    writer.write(f"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n{length}\r\n".encode())
+    writer.write(head)
+    left = size - len(head) - len(tail)
+    while left > 0:
+        piece = _CHUNK[: min(left, len(_CHUNK))]
+        writer.write(piece)
+        left -= len(piece)
+        await writer.drain()
+    writer.write(tail)
+    await writer.drain()
+
+
 @dataclass
 class FeedState:
     """A Chainlink-style sequencer uptime feed (answer 0 up, 1 down)."""
@@ -181,10 +208,13 @@ class FeedState:
     answer: int = 0
     started_at: int = 1_700_000_000
     round_id: int = (1 << 64) | 42
+    updated_at: int | None = None
+    """Last refresh of the round (default: 3 s after `started_at`)."""
 
     def encoded(self) -> str:
         """`latestRoundData()` return data as hex."""
-        words = [self.round_id, self.answer, self.started_at, self.started_at + 3, self.round_id]
+        updated = self.started_at + 3 if self.updated_at is None else self.updated_at
+        words = [self.round_id, self.answer, self.started_at, updated, self.round_id]
         return "0x" + encode(["uint80", "int256", "uint256", "uint256", "uint80"], words).hex()
 
 

@@ -189,6 +189,32 @@ async def test_failed_read_keeps_last_good_balance_with_its_age(
     assert get("arb_balance_low_events_total", {"wallet": "sx"}) == 1
 
 
+async def test_a_balance_above_the_ceiling_is_a_read_error_never_a_balance(
+    tmp_path: Path, fake_clock: FakeClock, registry: CollectorRegistry
+) -> None:
+    bank = ScriptedBank(fake_clock, {"sx": [40, 1.2e71, 2e7, 1e7], "azuro": [50]})
+    sink = Sink()
+    watcher = make_watcher(tmp_path, fake_clock, bank, registry, sink=sink)
+    outcomes = []
+    for number in range(1, 5):
+        outcomes.append(await watcher.poll(number))
+        fake_clock.advance(60)
+    assert [o.ok for o in outcomes] == [True, False, False, True]
+    polls = [line for line in log_lines(tmp_path) if line["event"] == "poll"]
+    for poll in polls[1:3]:
+        entry = poll["wallets"]["sx"]
+        assert (entry["ok"], entry["balance_usd"], entry["low"]) == (False, 40, False)
+        assert entry["error"].startswith("implausible: balance ")
+        assert "above balance_watcher.balance_max_usd = 1e+07 USD" in entry["error"]
+    assert polls[3]["wallets"]["sx"]["balance_usd"] == 1e7  # the ceiling itself is believable
+    get = registry.get_sample_value
+    assert get("arb_balance_read_errors_total", {"wallet": "sx", "error": "implausible"}) == 2
+    labels = {"wallet": "sx", "chain": "sx_rollup", "token": "USDC"}
+    assert [r["sx"].balance_usd for r in sink.received] == [40, 40, 40, 1e7]
+    assert get("arb_wallet_balance_usd", labels) == 1e7
+    assert all(line["event"] == "poll" for line in log_lines(tmp_path))  # no low/recovered
+
+
 def test_polls_keep_a_drift_free_cadence_through_slow_hung_and_broken_reads(
     tmp_path: Path,
 ) -> None:

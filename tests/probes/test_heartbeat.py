@@ -19,8 +19,9 @@ from arbqos.clock import SystemClock, parse_ts
 from arbqos.config.manager import ConfigManager
 from arbqos.config.schema import ArbqosConfig
 from arbqos.eventlog import EventLog
-from arbqos.probes.base import ProbeRunner
-from arbqos.probes.heartbeat import Heartbeat, tick_margin
+from arbqos.probes.base import ProbeRunner, tick_margin
+from arbqos.probes.confirm import ConfirmPolicy
+from arbqos.probes.heartbeat import Heartbeat
 from arbqos.probes.heartbeat_main import last_logged_tick, run_heartbeat
 from arbqos.probes.report import OrchestratorReporter
 from arbqos.probes.targets import PROBERS, build_targets
@@ -51,6 +52,7 @@ def _heartbeat(
     *,
     token: str | None = "pause-token",
     retry_initial_s: float = 1.0,
+    policy: ConfirmPolicy | None = None,
 ) -> tuple[Heartbeat, OrchestratorReporter, EventLog]:
     clock = SystemClock()
     log = EventLog(Path(cfg.heartbeat.log_path), clock, config_hash="c0ffee" * 10 + "abcd")
@@ -74,12 +76,14 @@ def _heartbeat(
         registry=registry,
         runtime=RuntimeRegistry(registry),
         reporter=reporter,
+        policy=policy,
     )
     return heartbeat, reporter, log
 
 
-def _lines(path: Path) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in path.read_text().splitlines()]
+def _lines(path: Path, event: str = "tick") -> list[dict[str, Any]]:
+    lines = [json.loads(line) for line in path.read_text().splitlines()]
+    return [line for line in lines if line["event"] == event]
 
 
 async def test_misbehaving_endpoints_never_make_a_tick_late(
@@ -138,7 +142,8 @@ async def test_misbehaving_endpoints_never_make_a_tick_late(
 async def test_healthy_tick_logs_chain_facts_and_reports(
     world: FakeWorld, tmp_path: Path, http, registry: CollectorRegistry
 ) -> None:
-    cfg = world.config(tmp_path / "heartbeat.log")
+    # A generous timeout: this test is about what a healthy tick records, not about speed.
+    cfg = world.config(tmp_path / "heartbeat.log", probe_timeout_s=0.9)
     heartbeat, reporter, log = _heartbeat(cfg, http, registry)
     outcome = await heartbeat.tick(1)
     assert outcome.ok, {k: r.detail for k, r in outcome.results.items()}
@@ -156,7 +161,13 @@ async def test_healthy_tick_logs_chain_facts_and_reports(
     assert set(report["chains"]) == {"sx_rollup", "arbitrum", "polygon"}
     health = ChainHealth.from_json(report["chains"]["arbitrum"])
     assert health.sequencer_up and health.chain == "arbitrum"
-    assert set(report["targets"]["sx_api"]) == {"ok", "latency_ms", "detail"}
+    assert report["targets"]["sx_api"] == {
+        "ok": True,
+        "latency_ms": line["targets"]["sx_api"]["latency_ms"],
+        "detail": line["targets"]["sx_api"]["detail"],
+        "state": "up",
+        "attempt_ok": True,
+    }
     assert registry.get_sample_value("arb_chain_head_block", {"chain": "polygon"}) == 81_234_600
     assert registry.get_sample_value("arb_gas_price_gwei", {"chain": "sx_rollup"}) == 0.01
     assert registry.get_sample_value("arb_heartbeat_ticks_total", {"result": "ok"}) == 1
@@ -170,7 +181,9 @@ async def test_the_real_orchestrator_accepts_the_reports_the_heartbeat_builds(
     with serve_orchestrator(tmp_path / "state") as served:
         endpoints = cfg.endpoints.model_copy(update={"orchestrator_url": served.url})
         cfg = cfg.model_copy(update={"endpoints": endpoints})
-        heartbeat, reporter, log = _heartbeat(cfg, http, registry, token=PAUSE_TOKEN)
+        heartbeat, reporter, log = _heartbeat(
+            cfg, http, registry, token=PAUSE_TOKEN, policy=ConfirmPolicy.single()
+        )
         outcome = await heartbeat.tick(1)
         assert await reporter.flush(2.0), reporter.last_error
         log.close()
@@ -182,6 +195,51 @@ async def test_the_real_orchestrator_accepts_the_reports_the_heartbeat_builds(
     sent = {name: r.chain.to_json() for name, r in outcome.results.items() if r.chain}
     assert {name: h.to_json() for name, h in held.chains.items()} == sent  # to the millisecond
     assert len(sent) == 3 and sent["arbitrum"]["sequencer_up"] is False
+
+
+async def test_sx_rollup_stall_is_reported_confirmed_then_recovering_then_up(
+    world: FakeWorld, tmp_path: Path, http, registry: CollectorRegistry
+) -> None:
+    cfg = world.config(
+        tmp_path / "heartbeat.log", sx_stall_probes=2, sx_stall_grace_s=1.5, targets=["sx_rollup"]
+    )
+    policy = ConfirmPolicy.from_config(cfg.heartbeat)
+    heartbeat, reporter, log = _heartbeat(cfg, http, registry, retry_initial_s=0.05, policy=policy)
+    stop = asyncio.Event()
+    task = asyncio.ensure_future(heartbeat.run(stop=stop))
+
+    async def reported(check: Callable[[dict[str, Any]], bool], what: str) -> dict[str, Any]:
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            found = [r["chains"].get("sx_rollup") for r in world.orchestrator.reports[-1:]]
+            if found and found[0] is not None and check(found[0]):
+                return found[0]
+            await asyncio.sleep(0.02)
+        raise AssertionError(f"not reported within 10 s: {what}")
+
+    try:
+        await reported(lambda h: h["sequencer_status"] == "up", "confirmed up")
+        stalled = await reported(lambda h: h["sequencer_status"] == "down", "stall confirmed")
+        assert stalled["rpc_up"] is True and stalled["sequencer_up"] is False
+        assert "stalled: no new block" in stalled["detail"]
+        assert registry.get_sample_value("arb_sequencer_up", {"chain": "sx_rollup"}) == 0
+        assert registry.get_sample_value("arb_rpc_up", {"chain": "sx_rollup"}) == 1
+        world.sx.head += 1  # blocks again: recovering (still down for trading) for the grace
+        recovering = await reported(lambda h: h["sequencer_status"] == "recovering", "grace")
+        assert recovering["sequencer_up"] is False and "after a stall" in recovering["detail"]
+        world.sx.head += 1
+        await reported(lambda h: h["sequencer_status"] == "up", "up after the grace")
+    finally:
+        stop.set()
+        await task
+        await reporter.aclose()
+        log.close()
+    changes = [
+        (c["to"], c["changed"].get("sequencer_status", [None, None])[1])
+        for c in _lines(tmp_path / "heartbeat.log", "state_change")
+    ]
+    assert changes[:2] == [("up", "up"), ("down", "down")]
+    assert ("up", "recovering") in changes
 
 
 async def test_orchestrator_down_then_back_gets_the_latest_state(

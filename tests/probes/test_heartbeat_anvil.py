@@ -46,6 +46,7 @@ def _write_config(chains: LocalChains, tmp_path: Path, orch_port: int, metrics_p
     heartbeat = HeartbeatConfig(
         interval_s=INTERVAL_S,
         probe_timeout_s=0.3,
+        retry_interval_s=0.3,
         targets=["sx_rollup", "arbitrum", "polygon"],  # venue APIs cannot run here
         log_path=str(tmp_path / "monitoring" / "heartbeat.log"),
         metrics_port=metrics_port,
@@ -114,8 +115,12 @@ def test_sequencer_down_pauses_through_the_orchestrator_and_recovers(
             chains.set_feed(0, int(time.time()) - 86400)
         assert heartbeat.stop() == 0  # SIGTERM ends it cleanly after the current tick
     log = tmp_path / "monitoring" / "heartbeat.log"
-    lines = [json.loads(line) for line in log.read_text().splitlines()]
+    records = [json.loads(line) for line in log.read_text().splitlines()]
+    lines = [line for line in records if line["event"] == "tick"]
     assert len(lines) >= 3
+    changes = [(r["target"], r["to"]) for r in records if r["event"] == "state_change"]
+    assert ("arbitrum", "down") in changes and changes[-1] == ("arbitrum", "up")
+    assert any(r["event"] == "retry" and r["target"] == "arbitrum" for r in records)
     ticks = [line["tick"] for line in lines]
     assert ticks[0] == 1 and ticks == sorted(set(ticks))  # skipped slots only on a starved host
     assert any(not line["targets"]["arbitrum"]["ok"] for line in lines)

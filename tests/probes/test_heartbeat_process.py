@@ -24,9 +24,11 @@ ARBQOS = str(REPO_ROOT / ".venv" / "bin" / "arbqos")
 
 
 def _lines(path: Path) -> list[dict[str, Any]]:
+    """The tick lines of the log."""
     if not path.exists():
         return []
-    return [json.loads(line) for line in path.read_text().splitlines() if line.endswith("}")]
+    lines = [json.loads(line) for line in path.read_text().splitlines() if line.endswith("}")]
+    return [line for line in lines if line["event"] == "tick"]
 
 
 def _until(check: Callable[[], Any], timeout_s: float, what: str) -> Any:
@@ -53,8 +55,16 @@ def test_metrics_reload_and_clean_stop(
         try:
             wait_for_http(f"http://127.0.0.1:{metrics_port}/metrics", timeout_s=30)
             # The first ticks of a fresh process on a loaded machine may time out; wait for a
-            # fully healthy one before reading the metrics.
-            first = _until(lambda: [x for x in _lines(log_path) if x["ok"]], 15, "an ok tick")[0]
+            # fully healthy one, its chains confirmed up, before reading the metrics.
+            first = _until(
+                lambda: [
+                    x
+                    for x in _lines(log_path)
+                    if x["ok"] and all(t["confirmed"] for t in x["targets"].values())
+                ],
+                15,
+                "an ok tick with every target confirmed up",
+            )[0]
             assert set(first["targets"]) == {
                 "sx_rollup",
                 "arbitrum",

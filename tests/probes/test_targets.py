@@ -122,8 +122,31 @@ async def test_sx_down_after_stall_probes_without_a_new_block(
     assert statuses == ["up", "up", "up", "down"]
     assert "no new block for 3 probes (limit 3)" in result.detail
     world.sx.head += 1
-    result = await runner.run(target)
-    assert result.ok and result.chain is not None and result.chain.sequencer_up
+    result = await runner.run(target)  # blocks again: recovering for sx_stall_grace_s
+    assert not result.ok and result.chain is not None and result.chain.rpc_up
+    assert result.chain.sequencer_status == "recovering" and not result.chain.sequencer_up
+    assert "after a stall" in result.detail and "grace 120s" in result.detail
+
+
+async def test_sx_recovering_after_a_stall_turns_up_when_the_grace_ends(
+    world: FakeWorld, tmp_path: Path, http
+) -> None:
+    cfg = world.config(tmp_path / "hb.log", sx_stall_probes=2, sx_stall_grace_s=0.6)
+    target = _targets(cfg, http)["sx_rollup"]
+    runner = ProbeRunner(None, probers=PROBERS, http=http, clock=SystemClock(), timeout_s=1)
+    statuses = []
+    for step in ("first", "same", "same", "new", "new", "wait", "new"):
+        if step == "new":
+            world.sx.head += 1
+        if step == "wait":
+            time.sleep(0.7)
+            continue
+        result = await runner.run(target)
+        assert result.chain is not None
+        statuses.append(result.chain.sequencer_status)
+    assert statuses == ["up", "up", "down", "recovering", "recovering", "up"]
+    assert result.ok and result.chain.sequencer_up
+    assert "recovered_at" in result.data
 
 
 async def test_rpc_failover_to_second_url(world: FakeWorld, tmp_path: Path, http) -> None:
@@ -142,7 +165,13 @@ async def test_rpc_failover_to_second_url(world: FakeWorld, tmp_path: Path, http
 
 @pytest.mark.parametrize(
     ("answer", "started_ago", "status"),
-    [(0, 7200, "up"), (1, 30, "down"), (0, 600, "recovering"), (2, 7200, "unknown")],
+    [
+        (0, 7200, "up"),
+        (1, 30, "down"),
+        (0, 250, "recovering"),
+        (0, 350, "up"),
+        (2, 7200, "unknown"),
+    ],
 )
 async def test_arbitrum_uptime_feed(
     world: FakeWorld, tmp_path: Path, http, answer: int, started_ago: int, status: str
@@ -156,6 +185,22 @@ async def test_arbitrum_uptime_feed(
     assert result.chain.rpc_up
     assert result.ok is (status == "up")
     assert result.data["feed_answer"] == answer
+
+
+async def test_arbitrum_grace_counts_from_started_at_not_updated_at(
+    world: FakeWorld, tmp_path: Path, http
+) -> None:
+    now = int(time.time())
+    world.feed.answer = 0
+    world.feed.started_at = now - 7200  # flipped to up two hours ago
+    world.feed.updated_at = now - 5  # refreshed with the same status just now
+    result = await _probe(world, tmp_path, http, "arbitrum")
+    assert result.chain is not None and result.chain.sequencer_status == "up"
+    world.feed.started_at = now - 200  # flipped 200 s ago
+    world.feed.updated_at = now - 200
+    result = await _probe(world, tmp_path, http, "arbitrum")
+    assert result.chain is not None and result.chain.sequencer_status == "recovering"
+    assert "grace 300s" in result.detail  # the default grace of a betting bot
 
 
 async def test_arbitrum_invalid_round_fails(world: FakeWorld, tmp_path: Path, http) -> None:
@@ -287,3 +332,24 @@ async def test_only_read_only_rpc_methods_are_sent(world: FakeWorld, tmp_path: P
     sent = set(world.sx.calls + world.arbitrum.calls + world.polygon.calls)
     assert sent == {"eth_chainId", "eth_getBlockByNumber", "eth_gasPrice", "eth_call"}
     assert sent <= READ_ONLY_METHODS
+
+
+@pytest.mark.parametrize("mode", ["huge", "huge_stream"])
+@pytest.mark.parametrize(
+    "name", ["sx_rollup", "arbitrum", "polygon", "sx_api", "azuro_api", "azuro_subgraph"]
+)
+async def test_an_answer_above_the_size_limit_is_a_failed_attempt(
+    world: FakeWorld, tmp_path: Path, http, mode: str, name: str
+) -> None:
+    for fake in (world.sx, world.arbitrum, world.polygon, world.venues):
+        fake.mode = mode
+    # Time enough for the first megabyte to arrive even on a loaded machine.
+    cfg = world.config(tmp_path / "hb.log", interval_s=3.0, probe_timeout_s=2.0)
+    runner = ProbeRunner(None, probers=PROBERS, http=http, clock=SystemClock(), timeout_s=2.0)
+    result = await runner.run(_targets(cfg, http)[name])
+    assert not result.ok
+    how = "announced 52428800 bytes" if mode == "huge" else "read past"
+    assert f"answer too large: {how}" in result.detail, result.detail
+    assert "limit 1048576 bytes" in result.detail
+    if result.chain is not None:
+        assert not result.chain.rpc_up

@@ -261,3 +261,25 @@ async def test_alert_event_log_failure_never_fails_a_saved_pause(
         assert (await orch.status())["state"] == "paused"
     finally:
         await orch.close()
+
+
+async def test_long_labels_and_big_groups_are_cut_never_refused(orch: Orchestrator) -> None:
+    alert = am_alert(venue="sx" + "x" * 4096)
+    alert["annotations"] = {"summary": "s" * 5000, **{f"a{i}": "v" for i in range(100)}}
+    alert["labels"].update({f"extra{i}": "y" for i in range(100)})
+    group = [alert] + [
+        am_alert(
+            "ArbWalletBalanceLow",
+            action=None,
+            fingerprint=f"f{i:04d}",
+            wallet="azuro",
+            note="z" * 900,
+        )
+        for i in range(200)
+    ]
+    response = await orch.alerts(*group)
+    assert response.status_code == 200, response.text[:300]
+    assert response.json()["results"][0]["action"] == "paused"
+    [reason] = (await orch.status())["reasons"]
+    assert reason["name"].startswith("ArbFillRatioLow{")
+    assert "chars)" in reason["name"]

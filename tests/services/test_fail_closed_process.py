@@ -9,11 +9,13 @@ import sqlite3
 import subprocess
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
 import pytest
 
+from arbqos.clock import format_ts
 from arbqos.sdk import OrchestratorClient
 from arbqos.services.store import DB_NAME
 from arbqos_harness.process import ManagedProcess, free_port
@@ -191,3 +193,57 @@ def test_stalled_connections_never_starve_the_api(tmp_path: Path) -> None:
         log_size = (tmp_path / "logs" / "orchestrator.log").stat().st_size
         assert log_size < 1_000_000, f"the flood wrote {log_size} bytes of log"
     assert proc.proc is not None and proc.proc.returncode in (0, -15)
+
+
+def test_a_grace_in_progress_survives_kill_9(tmp_path: Path) -> None:
+    """RPC down, then recovered; SIGKILL in the middle of the grace; the restarted
+    orchestrator resumes on time, counted from the recovery, not from its own start."""
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    settings = ["--set", "orchestrator.infra_resume_after_s=6"]
+
+    def start(name: str) -> ManagedProcess:
+        argv = [ARBQOS, "orchestrator", "--config-dir", CONFIG_DIR, "--port", str(port)]
+        argv += ["--state-dir", str(tmp_path / "state"), *settings]
+        proc = ManagedProcess(name, argv, tmp_path / "logs", env=TOKEN_ENV, cwd=tmp_path).start()
+        assert eventually_status(f"{base}/healthz", 200, timeout_s=20).status_code == 200
+        return proc
+
+    def report(rpc_up: bool) -> None:
+        body = {
+            "ts": format_ts(datetime.now(UTC)),
+            "tick": 1,
+            "config_hash": "c" * 64,
+            "interval_s": 30,
+            "chains": {
+                "sx_rollup": {"chain": "sx_rollup", "rpc_up": rpc_up, "sequencer_up": rpc_up}
+            },
+        }
+        answer = httpx.post(f"{base}/v1/heartbeat", json=body, headers=PAUSE, timeout=5)
+        assert answer.status_code == 200, answer.text
+
+    first = start("orchestrator-1")
+    try:
+        report(rpc_up=False)
+        assert httpx.get(f"{base}/v1/status").json()["state"] == "paused"
+        report(rpc_up=True)
+        recovered = time.monotonic()
+        time.sleep(3)
+    finally:
+        first.kill()
+    second = start("orchestrator-2")
+    try:
+        report(rpc_up=True)  # the heartbeat keeps reporting
+        status = httpx.get(f"{base}/v1/status").json()
+        assert status["state"] == "paused"
+        assert status["reasons"][0]["class"] == "infra"
+        deadline = time.monotonic() + 20
+        while httpx.get(f"{base}/v1/status").json()["state"] != "running":
+            assert time.monotonic() < deadline, "never resumed"
+            time.sleep(0.2)
+        resumed_after = time.monotonic() - recovered
+        assert 5.5 <= resumed_after <= 6 + 3, resumed_after  # from the recovery, + restart
+        journal = httpx.get(f"{base}/v1/journal", params={"kind": "request"}).json()["entries"]
+        assert any(e["action"] == "auto_resume" for e in journal)
+    finally:
+        second.stop()

@@ -117,7 +117,9 @@ async def test_deadman_rearms_a_full_window_after_forced_resume(orch: Orchestrat
 async def test_deadman_window_follows_config(
     make_orchestrator: Callable[..., Orchestrator],
 ) -> None:
-    config = ArbqosConfig(heartbeat=HeartbeatConfig(interval_s=2, probe_timeout_s=1))
+    config = ArbqosConfig(
+        heartbeat=HeartbeatConfig(interval_s=2, probe_timeout_s=1, retry_interval_s=0.5)
+    )
     orch = make_orchestrator(config)
     try:
         assert orch.service.heartbeat_monitor.window_s == 6
@@ -217,7 +219,9 @@ async def test_metrics_endpoint_exports_contract_series(orch: Orchestrator) -> N
 
 
 async def test_background_task_runs_the_deadman_on_the_real_clock(tmp_path: Path) -> None:
-    config = ArbqosConfig(heartbeat=HeartbeatConfig(interval_s=0.05, probe_timeout_s=0.01))
+    config = ArbqosConfig(
+        heartbeat=HeartbeatConfig(interval_s=0.05, probe_timeout_s=0.01, retry_interval_s=0.02)
+    )
     registry = CollectorRegistry()
     service = ControlService.build(
         config,

@@ -1,10 +1,12 @@
 """Bank sources: where wallet balances are read (on chain, or static); none can move funds."""
 
 from arbqos.bank.base import (
+    BALANCE_MAX_USD,
     READ_ERROR_KINDS,
     DecimalsMismatch,
     error_kind,
     error_text,
+    implausible,
     units_from_raw,
     usd_value,
 )
@@ -13,6 +15,7 @@ from arbqos.bank.onchain import OnchainBank
 from arbqos.bank.static import StaticBank
 
 __all__ = [
+    "BALANCE_MAX_USD",
     "READ_ERROR_KINDS",
     "DecimalsMismatch",
     "OnchainBank",
@@ -20,6 +23,7 @@ __all__ = [
     "build_bank",
     "error_kind",
     "error_text",
+    "implausible",
     "units_from_raw",
     "usd_value",
 ]

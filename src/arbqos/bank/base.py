@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from decimal import Decimal
 
 from arbqos.config.schema import WalletConfig
@@ -14,13 +15,18 @@ READ_ERROR_KINDS: tuple[str, ...] = (
     "http_5xx",
     "http_4xx",
     "bad_json",
+    "too_large",
     "rpc_error",
     "bad_answer",
     "wrong_chain",
     "decimals_mismatch",
+    "implausible",
     "error",
 )
 """Bounded classes of a failed balance read (the `error` label of the read-error counter)."""
+
+BALANCE_MAX_USD = 1e7
+"""Default ceiling of a believable wallet balance (`balance_watcher.balance_max_usd`), USD."""
 
 
 class DecimalsMismatch(ArbqosError, ValueError):
@@ -63,3 +69,18 @@ def error_kind(error: str | None) -> str:
     """Return the bounded kind of an `error_text` string (`error` when unknown)."""
     kind = (error or "").partition(":")[0].strip()
     return kind if kind in READ_ERROR_KINDS else "error"
+
+
+def implausible(balance_usd: float, max_usd: float) -> str | None:
+    """Return an `implausible` error text when a balance cannot be real, else None.
+
+    A balance above `max_usd` (or not a finite number >= 0) comes from a lying RPC, a wrong
+    token address or wrong decimals; it is a failed read, never a balance.
+    """
+    if math.isfinite(balance_usd) and 0 <= balance_usd <= max_usd:
+        return None
+    return error_text(
+        "implausible",
+        f"balance {balance_usd:.6g} USD is above balance_watcher.balance_max_usd = "
+        f"{max_usd:.6g} USD; check the token address, decimals and RPC, or raise the ceiling",
+    )

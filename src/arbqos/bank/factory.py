@@ -29,7 +29,13 @@ def build_bank(config: ArbqosConfig, *, http: httpx.AsyncClient, clock: Clock) -
     timeout_s = config.balance_watcher.read_timeout_s
     chains: dict[str, ChainEndpoint] = {str(n): e for n, e in config.endpoints.chains.items()}
     clients: dict[str, JsonRpcClient] = {
-        name: JsonRpcClient(chains[name].rpc_urls, chain=name, http=http, timeout_s=timeout_s)
+        name: JsonRpcClient(
+            chains[name].rpc_urls,
+            chain=name,
+            http=http,
+            timeout_s=timeout_s,
+            max_response_bytes=config.endpoints.response_max_bytes,
+        )
         for name in sorted({w.chain for w in wallets.values()})
     }
     return OnchainBank(
@@ -38,4 +44,5 @@ def build_bank(config: ArbqosConfig, *, http: httpx.AsyncClient, clock: Clock) -
         chain_ids={name: chains[name].chain_id for name in clients},
         clock=clock,
         read_timeout_s=timeout_s,
+        balance_max_usd=config.balance_watcher.balance_max_usd,
     )

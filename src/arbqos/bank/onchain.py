@@ -5,10 +5,18 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Mapping
+from dataclasses import replace
 
 from eth_abi.exceptions import DecodingError
 
-from arbqos.bank.base import DecimalsMismatch, error_text, units_from_raw, usd_value
+from arbqos.bank.base import (
+    BALANCE_MAX_USD,
+    DecimalsMismatch,
+    error_text,
+    implausible,
+    units_from_raw,
+    usd_value,
+)
 from arbqos.chain.abi import DECIMALS, decode_uint, encode_balance_of
 from arbqos.chain.rpc import JsonRpcClient, RpcFailure
 from arbqos.clock import Clock
@@ -26,9 +34,11 @@ class OnchainBank:
     """Read each wallet's token balance on its chain; never signs, never sends.
 
     Before the first balance of a wallet is trusted, the RPC's chain id and the token's
-    `decimals()` are checked once against config; a mismatch is reported on every read as
-    an error naming the wallet, the configured and the on-chain value (the balance would be
-    wrong). Each wallet read is cut at `read_timeout_s`; wallets are read concurrently.
+    `decimals()` are checked against config until they agree once; a mismatch is an error
+    naming the wallet, the configured and the on-chain value (the balance would be wrong), and
+    is asked again at the next read, so one wrong answer never disables a wallet for good. A
+    balance above `balance_max_usd` is an `implausible` read error, never a balance. Each
+    wallet read is cut at `read_timeout_s`; wallets are read concurrently.
 
     >>> bank = OnchainBank(cfg.risk.wallets, clients, chain_ids={"polygon": 137, ...},
     ...                    clock=clock, read_timeout_s=10)
@@ -44,6 +54,7 @@ class OnchainBank:
         chain_ids: Mapping[str, int],
         clock: Clock,
         read_timeout_s: float,
+        balance_max_usd: float = BALANCE_MAX_USD,
     ) -> None:
         missing = sorted({w.chain for w in wallets.values()} - set(clients))
         if missing:
@@ -53,8 +64,10 @@ class OnchainBank:
         self._chain_ids = dict(chain_ids)
         self._clock = clock
         self._timeout_s = read_timeout_s
+        self._max_usd = balance_max_usd
         self._verified: set[str] = set()
-        self._mismatch: dict[str, DecimalsMismatch] = {}
+        self._mismatch: dict[str, int] = {}
+        """Wallet -> the wrong decimals() last seen, so each change is logged once."""
 
     async def read_balances(self) -> dict[str, WalletBalance]:
         """Read every wallet once; a failed read has `error` set and no balance."""
@@ -89,19 +102,21 @@ class OnchainBank:
             )
             return _failed(failed, "bad_answer", detail)
         units = units_from_raw(raw, wallet.decimals)
+        balance_usd = usd_value(wallet, units)
+        problem = implausible(balance_usd, self._max_usd)
+        if problem is not None:
+            return replace(failed, error=problem)
         return WalletBalance(
             wallet=name,
             chain=wallet.chain,
             token=wallet.token,
-            balance_usd=usd_value(wallet, units),
+            balance_usd=balance_usd,
             balance_units=units,
             observed_at=self._clock.now_utc(),
         )
 
     async def _verify(self, name: str, wallet: WalletConfig) -> None:
-        """Check chain id and token decimals once per wallet; raise while they disagree."""
-        if name in self._mismatch:
-            raise self._mismatch[name]
+        """Check chain id and token decimals until they agree once; raise while they disagree."""
         if name in self._verified:
             return
         rpc = self._clients[wallet.chain]
@@ -116,9 +131,17 @@ class OnchainBank:
         onchain = decode_uint(await rpc.eth_call(wallet.token_address, DECIMALS))
         if onchain != wallet.decimals:
             mismatch = DecimalsMismatch(name, wallet.token, wallet.decimals, onchain)
-            self._mismatch[name] = mismatch
-            logger.error("%s", mismatch, extra={"wallet": name})
+            if self._mismatch.get(name) != onchain:
+                logger.error("%s (asked again at the next read)", mismatch, extra={"wallet": name})
+            self._mismatch[name] = onchain
             raise mismatch
+        if self._mismatch.pop(name, None) is not None:
+            logger.info(
+                "wallet %s: decimals() = %d now matches the config; balances are read again",
+                name,
+                onchain,
+                extra={"wallet": name},
+            )
         self._verified.add(name)
 
 

@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import json
 import logging
 from collections.abc import Sequence
 from typing import Any
 
 import httpx
 
+from arbqos.chain.bounded import (
+    DEFAULT_MAX_BYTES,
+    ResponseTooLarge,
+    UnsupportedEncoding,
+    fetch_bounded,
+)
 from arbqos.errors import ForbiddenRpcMethod, RpcError
 
 logger = logging.getLogger(__name__)
@@ -58,8 +63,9 @@ def check_allowed(method: str) -> None:
 class JsonRpcClient:
     """Call a chain's JSON-RPC endpoints in order until one answers (failover).
 
-    Transport failures (connect, timeout, HTTP 5xx/429, garbage JSON) move on to the next URL;
-    a JSON-RPC `error` object is an answer and raises at once. URLs never appear in errors or
+    Transport failures (connect, timeout, HTTP 5xx/429, garbage JSON, an answer larger than
+    `max_response_bytes`) move on to the next URL; a JSON-RPC `error` object is an answer and
+    raises at once. URLs never appear in errors or
     logs (they may embed a provider key): endpoints are named by their index.
 
     >>> rpc = JsonRpcClient(["http://127.0.0.1:8545"], chain="polygon", http=client)
@@ -74,6 +80,7 @@ class JsonRpcClient:
         chain: str,
         http: httpx.AsyncClient,
         timeout_s: float = 10.0,
+        max_response_bytes: int = DEFAULT_MAX_BYTES,
     ) -> None:
         if not urls:
             raise ValueError(f"chain {chain}: at least one RPC URL is needed")
@@ -81,6 +88,7 @@ class JsonRpcClient:
         self.chain = chain
         self._http = http
         self._timeout_s = timeout_s
+        self.max_response_bytes = max_response_bytes
         self._ids = itertools.count(1)
         self.last_endpoint: int | None = None
 
@@ -112,11 +120,22 @@ class JsonRpcClient:
             # httpx timeouts are per phase (connect, each read); the deadline bounds the whole call
             # so an endpoint dripping bytes cannot hold it open.
             async with asyncio.timeout(self._timeout_s):
-                response = await self._http.post(url, json=body, timeout=self._timeout_s)
+                response = await fetch_bounded(
+                    self._http,
+                    "POST",
+                    url,
+                    max_bytes=self.max_response_bytes,
+                    timeout_s=self._timeout_s,
+                    json_body=body,
+                )
         except (httpx.TimeoutException, TimeoutError) as err:
             raise RpcFailure("timeout", type(err).__name__, endpoint=index) from err
         except httpx.HTTPError as err:
             raise RpcFailure("connect", type(err).__name__, endpoint=index) from err
+        except ResponseTooLarge as err:
+            raise RpcFailure("too_large", str(err), endpoint=index) from err
+        except UnsupportedEncoding as err:
+            raise RpcFailure("bad_json", str(err), endpoint=index) from err
         if response.status_code == 429:
             raise RpcFailure("http_429", "rate limited", endpoint=index)
         if response.status_code >= 500:
@@ -125,7 +144,7 @@ class JsonRpcClient:
             raise RpcFailure("http_4xx", f"HTTP {response.status_code}", endpoint=index)
         try:
             payload = response.json()
-        except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        except ValueError as err:
             raise RpcFailure("bad_json", "answer is not JSON", endpoint=index) from err
         if not isinstance(payload, dict):
             raise RpcFailure("bad_json", "answer is not a JSON-RPC object", endpoint=index)

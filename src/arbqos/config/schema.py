@@ -220,14 +220,16 @@ class EndpointsConfig(Section):
     """Azuro subgraph (GraphQL) URL; its lag behind Polygon is probed."""
     sequencer_uptime_feed: Address = "0xFdB631F5EE196F0ed6FAa767959853A9F217697D"
     """Chainlink L2 sequencer uptime feed on Arbitrum One."""
-    sequencer_grace_s: Annotated[int, Field(ge=0)] = 3600
-    """After the feed reports recovery, treat the sequencer as recovering this long, seconds."""
+    sequencer_grace_s: Annotated[int, Field(ge=0)] = 300
+    """Arbitrum: 'recovering' (not up) this long after the uptime feed's startedAt, seconds."""
     orchestrator_url: HttpUrl = "http://127.0.0.1:8700"
     """Base URL of the orchestrator control API, used by every client."""
     sx_api_key_file: str | None = None
     """File holding the SX Bet API key (the key itself never sits in config)."""
     request_timeout_s: PositiveSeconds = 10.0
     """Timeout of one venue API or RPC request, seconds."""
+    response_max_bytes: Annotated[int, Field(ge=1024, le=256 * 1024 * 1024)] = 1024 * 1024
+    """Largest answer read from an RPC, venue API or subgraph, bytes; larger fails the call."""
 
     @field_validator("chains")
     @classmethod
@@ -262,10 +264,19 @@ class HeartbeatConfig(Section):
     """POST each tick to the orchestrator (pause on sequencer/RPC down, dead man's switch)."""
     sx_stall_probes: Annotated[int, Field(ge=1)] = 10
     """SX Rollup: no new block for this many probes while other signals fail = sequencer down."""
+    sx_stall_grace_s: Annotated[float, Field(ge=0)] = 120.0
+    """SX Rollup: 'recovering' (not up) this long after the first new block ending a stall, s."""
     subgraph_lag_max_s: PositiveSeconds = 300.0
     """Azuro subgraph more than this behind Polygon is a failed probe, seconds."""
     subgraph_lag_max_blocks: Annotated[int, Field(ge=1)] = 150
     """Azuro subgraph more than this many blocks behind Polygon is a failed probe."""
+    failure_threshold: Annotated[int, Field(ge=1, le=100)] = 3
+    """A target is declared down after this many failed attempts in a row."""
+    success_threshold: Annotated[int, Field(ge=1, le=100)] = 2
+    """A target is declared up again after this many successful attempts in a row."""
+    retry_interval_s: PositiveSeconds = 5.0
+    """Re-probe an unconfirmed target this often, seconds; (failure_threshold - 1) x this +
+    probe_timeout_s must fit in interval_s."""
 
     @field_validator("probe_timeout_s")
     @classmethod
@@ -277,6 +288,26 @@ class HeartbeatConfig(Section):
                 "delays the next tick"
             )
         return value
+
+    @field_validator("retry_interval_s")
+    @classmethod
+    def _retries_fit(cls, value: float, info: ValidationInfo) -> float:
+        interval = info.data.get("interval_s")
+        timeout = info.data.get("probe_timeout_s")
+        threshold = info.data.get("failure_threshold")
+        if interval is None or timeout is None or threshold is None:
+            return value  # reported on those keys already
+        needed = (threshold - 1) * value + timeout
+        if needed <= interval * (1 + 1e-9):
+            return value
+        fits = (interval - timeout) / (threshold - 1)
+        raise ValueError(
+            f"(heartbeat.failure_threshold - 1) x retry_interval_s + heartbeat.probe_timeout_s "
+            f"= ({threshold} - 1) x {value:g} + {timeout:g} = {needed:g} s does not fit in "
+            f"heartbeat.interval_s ({interval:g} s), so a failing target could not be confirmed "
+            f"down before the next tick; set retry_interval_s to at most {fits:.4g}, or lower "
+            "heartbeat.failure_threshold or heartbeat.probe_timeout_s"
+        )
 
 
 class BalanceWatcherConfig(Section):
@@ -294,6 +325,8 @@ class BalanceWatcherConfig(Section):
     """Bind address of the watcher's /metrics."""
     metrics_port: Port = 9103
     """Port of the watcher's /metrics."""
+    balance_max_usd: Annotated[float, Field(gt=0)] = 1e7
+    """A balance above this is a read error (a lying RPC or a wrong token), never a balance, USD."""
 
     @field_validator("read_timeout_s")
     @classmethod

@@ -90,6 +90,7 @@ async def _main(daemon: Daemon, *, once: bool, clock: Clock) -> int:
             interval_s=settings.poll_interval_s,
             read_timeout_s=settings.read_timeout_s,
             sink=pusher,
+            balance_max_usd=settings.balance_max_usd,
         )
         try:
             if once:

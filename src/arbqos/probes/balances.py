@@ -11,7 +11,13 @@ from typing import Any, Protocol
 
 from prometheus_client import CollectorRegistry
 
-from arbqos.bank.base import READ_ERROR_KINDS, error_kind, error_text
+from arbqos.bank.base import (
+    BALANCE_MAX_USD,
+    READ_ERROR_KINDS,
+    error_kind,
+    error_text,
+    implausible,
+)
 from arbqos.clock import Clock
 from arbqos.config.schema import RiskConfig
 from arbqos.eventlog import EventLog
@@ -83,8 +89,9 @@ class BalanceWatcher:
     """Read every wallet through `RuntimeRegistry.get_bank()` each poll and alert on low ones.
 
     Poll k starts at `origin + k * interval_s` (monotonic, no drift). A read that fails keeps
-    the last good balance with its age; a low balance is logged, counted and reported, but
-    never pauses trading and never moves funds.
+    the last good balance with its age; so does a reading above `balance_max_usd`, which is a
+    read error (`implausible`), never a balance. A low balance is logged, counted and
+    reported, but never pauses trading and never moves funds.
 
     >>> watcher = BalanceWatcher(runtime, risk=cfg.risk, clock=clock, event_log=log,
     ...                          registry=registry, interval_s=60, read_timeout_s=10)
@@ -103,6 +110,7 @@ class BalanceWatcher:
         read_timeout_s: float,
         sink: BalanceSink | None = None,
         first_poll: int = 1,
+        balance_max_usd: float = BALANCE_MAX_USD,
     ) -> None:
         self._runtime = runtime
         self._wallets = {str(name): w for name, w in risk.wallets.items()}
@@ -114,6 +122,7 @@ class BalanceWatcher:
         self._read_timeout_s = read_timeout_s
         self._sink = sink
         self.first_poll = first_poll
+        self._max_usd = balance_max_usd
         self._low: dict[str, bool] = dict.fromkeys(self._wallets, False)
         self._last_good: dict[str, WalletBalance] = {}
         self._metrics = _Metrics(registry, list(self._wallets)) if registry is not None else None
@@ -126,7 +135,7 @@ class BalanceWatcher:
         wallets: dict[str, Any] = {}
         events: list[dict[str, Any]] = []
         for name in self._wallets:
-            balance = balances[name]
+            balance = balances[name] = self._believable(balances[name])
             ok = balance.balance_usd is not None and balance.error is None
             if ok:
                 self._last_good[name] = balance
@@ -202,6 +211,25 @@ class BalanceWatcher:
                     error=error,
                 )
         return balances
+
+    def _believable(self, balance: WalletBalance) -> WalletBalance:
+        """Turn a balance above `balance_max_usd` into a failed read carrying the last good one.
+
+        `OnchainBank` refuses such readings itself; this covers any other bank source.
+        """
+        if balance.balance_usd is None or balance.error is not None:
+            return balance
+        problem = implausible(balance.balance_usd, self._max_usd)
+        if problem is None:
+            return balance
+        good = self._last_good.get(balance.wallet)
+        return replace(
+            balance,
+            balance_usd=good.balance_usd if good else None,
+            balance_units=good.balance_units if good else None,
+            observed_at=good.observed_at if good else None,
+            error=problem,
+        )
 
     def _apply_hysteresis(
         self, name: str, balance: WalletBalance, number: int

@@ -96,6 +96,11 @@ class ProbeFn(Protocol):
     ) -> ProbeResult: ...
 
 
+def tick_margin(timeout_s: float) -> float:
+    """Slack after the probe timeout before an attempt that ignores cancellation is abandoned."""
+    return min(max(0.2 * timeout_s, 0.01), 1.0)
+
+
 def failed_result(target: Target, detail: str, observed_at: datetime) -> ProbeResult:
     """Return a failed result; a chain target's RPC and sequencer are then reported down."""
     health = None
@@ -142,6 +147,7 @@ class ProbeRunner:
         self.timeout_s = timeout_s
         self._last_ok: dict[str, bool] = {}
         self._prepared: set[str] = set()
+        self._orphans: set[asyncio.Task[ProbeResult]] = set()
         self._success: Gauge | None = None
         self._duration: Histogram | None = None
         if registry is not None:
@@ -193,6 +199,31 @@ class ProbeRunner:
         self._export(target.name, result)
         return result
 
+    async def run_attempt(self, target: Target) -> ProbeResult:
+        """Probe `target` once; a probe still running `tick_margin` past the timeout is abandoned.
+
+        `run()` cuts a probe at the timeout; one that ignores its cancellation is left to finish
+        in the background, and this attempt fails instead of waiting for it.
+        """
+        task = asyncio.ensure_future(self.run(target))
+        margin = tick_margin(self.timeout_s)
+        try:
+            done, _ = await asyncio.wait({task}, timeout=self.timeout_s + margin / 2)
+            if not done:
+                # On a starved loop the probe's own timeout may have fired in the same loop
+                # pass as this wait; give its cancellation a few passes to become a result.
+                await asyncio.wait({task}, timeout=margin / 2)
+        except asyncio.CancelledError:
+            task.cancel()
+            raise
+        if task.done() and not task.cancelled():
+            return task.result()
+        task.cancel()
+        self._orphans.add(task)
+        task.add_done_callback(self._orphans.discard)
+        detail = f"abandoned: still running {self.timeout_s + margin:g} s after it started"
+        return failed_result(target, detail, self._clock.now_utc())
+
     def _export(self, name: str, result: ProbeResult) -> None:
         if self._success is not None and self._duration is not None:
             self._success.labels(name).set(1 if result.ok else 0)
@@ -204,10 +235,11 @@ class ProbeRunner:
             "detail": result.detail,
             "duration_seconds": round(result.latency_seconds, 6),
         }
-        # Log state changes loudly and repeats quietly: a dead endpoint fails every tick.
+        # One attempt decides nothing (the heartbeat confirms and logs confirmed changes as
+        # warnings); log raw changes at info and repeats quietly.
         if not result.ok and previous is not False:
-            logger.warning("probe %s failed: %s", name, result.detail, extra=extra)
+            logger.info("probe %s attempt failed: %s", name, result.detail, extra=extra)
         elif result.ok and previous is False:
-            logger.info("probe %s recovered", name, extra=extra)
+            logger.info("probe %s attempt ok again", name, extra=extra)
         elif not result.ok:
             logger.debug("probe %s still failing: %s", name, result.detail, extra=extra)

@@ -19,6 +19,7 @@ from arbqos.errors import ExitCode
 from arbqos.eventlog import EventLog
 from arbqos.probes.audit import parse_lines
 from arbqos.probes.base import ProbeRunner
+from arbqos.probes.confirm import ConfirmPolicy
 from arbqos.probes.heartbeat import Heartbeat
 from arbqos.probes.report import OrchestratorReporter
 from arbqos.probes.targets import PROBERS, build_targets
@@ -115,6 +116,7 @@ async def _main(daemon: Daemon, *, once: bool) -> int:
             runtime=runtime,
             reporter=reporter,
             first_tick=(last_logged_tick(log_path) or 0) + 1,
+            policy=ConfirmPolicy.single() if once else ConfirmPolicy.from_config(cfg.heartbeat),
         )
         try:
             if once:
@@ -193,6 +195,7 @@ async def _reload(
             timeout_s=cfg.heartbeat.probe_timeout_s,
             config_hash=manager.hash,
             reporter=_reporter(cfg, http, token),
+            policy=ConfirmPolicy.from_config(cfg.heartbeat),
         )
         log.config_hash = manager.hash
         runtime.config_hash = manager.hash

@@ -62,6 +62,11 @@ class ApiError(Exception):
         self.message = message
 
 
+WEBHOOK_BODY_MAX = 4 * 1024 * 1024
+"""The Alertmanager webhook takes bodies up to this size at least: a big group of alerts must
+never be refused (Alertmanager does not retry a 4xx, so the pause would be lost)."""
+
+
 def create_app(
     service: ControlService,
     tokens: Tokens,
@@ -100,7 +105,12 @@ def create_app(
         docs_url=None,  # self-hosted below: no third-party script on a page that takes tokens
         redoc_url=None,
     )
-    app.add_middleware(BodyLimit, max_body_bytes=max_body_bytes, timeout_s=body_timeout_s)
+    app.add_middleware(
+        BodyLimit,
+        max_body_bytes=max_body_bytes,
+        timeout_s=body_timeout_s,
+        larger={"/v1/alertmanager": max(max_body_bytes, WEBHOOK_BODY_MAX)},
+    )
     _install_error_handlers(app)
     pause_scope = Depends(_scope_dependency(tokens, "pause"))
     admin_scope = Depends(_scope_dependency(tokens, "admin"))

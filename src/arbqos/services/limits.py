@@ -29,16 +29,25 @@ class BodyLimit:
     before anything is read. A non-empty body must be JSON (415 otherwise).
     """
 
-    def __init__(self, app: ASGIApp, max_body_bytes: int, timeout_s: float = 10.0) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        max_body_bytes: int,
+        timeout_s: float = 10.0,
+        larger: Mapping[str, int] | None = None,
+    ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
         self.timeout_s = timeout_s
+        self.larger = dict(larger or {})
+        """Paths that take bigger bodies (the Alertmanager webhook: refusing loses a pause)."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Buffer and check the body of POST/PUT/PATCH requests."""
         if scope["type"] != "http" or scope["method"] not in _BODY_METHODS:
             await self.app(scope, receive, send)
             return
+        limit = self.larger.get(scope["path"], self.max_body_bytes)
         headers = {k.lower(): v for k, v in scope["headers"]}
         declared = headers.get(b"content-length")
         if declared is not None:
@@ -49,8 +58,8 @@ class BodyLimit:
                     scope, receive, send
                 )
                 return
-            if length > self.max_body_bytes:
-                await self._too_large(scope, receive, send)
+            if length > limit:
+                await self._too_large(limit, scope, receive, send)
                 return
         body = bytearray()
         more = True
@@ -61,8 +70,8 @@ class BodyLimit:
                     if message["type"] == "http.disconnect":
                         return
                     body += message.get("body", b"")
-                    if len(body) > self.max_body_bytes:
-                        await self._too_large(scope, receive, send)
+                    if len(body) > limit:
+                        await self._too_large(limit, scope, receive, send)
                         return
                     more = bool(message.get("more_body", False))
         except TimeoutError:
@@ -82,11 +91,11 @@ class BodyLimit:
             return
         await self.app(scope, _replay(bytes(body), receive), send)
 
-    async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def _too_large(self, limit: int, scope: Scope, receive: Receive, send: Send) -> None:
         await error_response(
             413,
             "body_too_large",
-            f"request body exceeds {self.max_body_bytes} bytes (orchestrator.max_body_bytes); "
+            f"request body exceeds {limit} bytes (orchestrator.max_body_bytes); "
             "send a smaller body",
         )(scope, receive, send)
 

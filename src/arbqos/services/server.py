@@ -111,16 +111,16 @@ async def _serve(
                 backlog=ACCEPT_BURST,
             )
         )
-        listening = sock.getsockname()
-        daemon.started(
-            metrics_url=http_url(bind_host, listening[1], "/metrics"),
-            host=bind_host,
-            port=listening[1],
-            state_dir=str(directory),
-            state=service.control.state.value,
-            deadman_window_s=service.heartbeat_monitor.window_s,
-        )
-        with daemon.signals(stop=server.stop):
+        with daemon.signals(stop=server.stop):  # before the start line: a signal is never lost
+            listening = sock.getsockname()
+            daemon.started(
+                metrics_url=http_url(bind_host, listening[1], "/metrics"),
+                host=bind_host,
+                port=listening[1],
+                state_dir=str(directory),
+                state=service.control.state.value,
+                deadman_window_s=service.heartbeat_monitor.window_s,
+            )
             await server.serve(sockets=[sock])
         if not server.started:
             raise ListenFailed("the control API did not start; the log above says why")

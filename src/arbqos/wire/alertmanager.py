@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 from pydantic import (
     AwareDatetime,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StrictInt,
@@ -14,7 +15,9 @@ from pydantic import (
     field_validator,
 )
 
-from arbqos.wire.base import Label, WireModel
+from arbqos.wire.base import Labels, WireModel, clip_text
+
+Clipped4K = Annotated[str, BeforeValidator(clip_text(4096))]
 
 
 class AmAlert(BaseModel):
@@ -23,11 +26,11 @@ class AmAlert(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True, populate_by_name=True)
 
     status: Literal["firing", "resolved"]
-    labels: Annotated[dict[str, Label], Field(max_length=64)]
-    annotations: Annotated[dict[str, Label], Field(max_length=64)] = Field(default_factory=dict)
+    labels: Labels
+    annotations: Labels = Field(default_factory=dict)
     starts_at: AwareDatetime = Field(alias="startsAt")
     ends_at: AwareDatetime | None = Field(default=None, alias="endsAt")
-    generator_url: str = Field(default="", alias="generatorURL", max_length=4096)
+    generator_url: Clipped4K = Field(default="", alias="generatorURL")
     fingerprint: Annotated[str, StringConstraints(pattern=r"^[0-9A-Za-z]{1,64}$")]
 
     @field_validator("labels")
@@ -49,13 +52,13 @@ class AlertmanagerPayload(BaseModel):
 
     version: Literal["4"]
     status: Literal["firing", "resolved"]
-    receiver: Annotated[str, StringConstraints(max_length=256)] = ""
-    alerts: Annotated[list[AmAlert], Field(max_length=1000)]
-    group_labels: dict[str, Label] = Field(default_factory=dict, alias="groupLabels")
-    common_labels: dict[str, Label] = Field(default_factory=dict, alias="commonLabels")
-    common_annotations: dict[str, Label] = Field(default_factory=dict, alias="commonAnnotations")
-    external_url: str = Field(default="", alias="externalURL", max_length=4096)
-    group_key: str = Field(default="", alias="groupKey", max_length=4096)
+    receiver: Annotated[str, BeforeValidator(clip_text(256))] = ""
+    alerts: Annotated[list[AmAlert], Field(max_length=10_000)]
+    group_labels: Labels = Field(default_factory=dict, alias="groupLabels")
+    common_labels: Labels = Field(default_factory=dict, alias="commonLabels")
+    common_annotations: Labels = Field(default_factory=dict, alias="commonAnnotations")
+    external_url: Clipped4K = Field(default="", alias="externalURL")
+    group_key: Clipped4K = Field(default="", alias="groupKey")
     truncated_alerts: Annotated[StrictInt, Field(ge=0)] = Field(default=0, alias="truncatedAlerts")
 
 

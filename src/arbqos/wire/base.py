@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Annotated
 
@@ -87,7 +88,39 @@ def clip_detail(value: object) -> object:
 
 ProbeDetail = Annotated[str, BeforeValidator(clip_detail)]
 """Free text inside machine reports: clipped, since refusing a report over it would pause."""
-Label = Annotated[str, StringConstraints(max_length=1024)]
+LABEL_MAX = 1024
+"""Longest label or annotation value kept; longer ones are cut, never refused."""
+LABELS_MAX = 64
+"""Most labels (or annotations) kept per alert; the identifying ones come first."""
+KEPT_FIRST = ("alertname", "action", "severity", "venue", "chain", "wallet", "summary")
+
+
+def clip_text(limit: int) -> Callable[[object], object]:
+    """A validator that cuts a string to `limit` characters, saying how much was cut."""
+
+    def clip(value: object) -> object:
+        if isinstance(value, str) and len(value) > limit:
+            marker = f"… (+{len(value) - limit} chars)"
+            return value[: max(limit - len(marker), 0)] + marker
+        return value
+
+    return clip
+
+
+def clip_mapping(value: object) -> object:
+    """Keep at most `LABELS_MAX` entries (identifying ones first), each value cut to fit."""
+    if not isinstance(value, dict):
+        return value
+    clip = clip_text(LABEL_MAX)
+    order = [k for k in KEPT_FIRST if k in value]
+    order += sorted(k for k in value if k not in KEPT_FIRST)
+    return {str(k)[:128]: clip(value[k]) for k in order[:LABELS_MAX]}
+
+
+Label = Annotated[str, StringConstraints(max_length=LABEL_MAX)]
+Labels = Annotated[dict[str, Label], BeforeValidator(clip_mapping)]
+"""Alert labels or annotations as Alertmanager sends them: cut to size for storage, never
+refused (Alertmanager does not retry a 4xx, so refusing would lose a pause)."""
 Identifier = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,31}$")]
 NonNegative = Annotated[float, Field(ge=0)]
 

@@ -27,6 +27,7 @@ from arbqos.config import LoadedConfig
 from arbqos.log import configure_logging
 from arbqos.probes.audit import run_audit
 from arbqos_harness.demo.breach import log_files
+from arbqos_harness.demo.output import SafeStream, silence_broken_stdout
 from arbqos_harness.demo.scenarios import (
     SCENARIOS,
     Scenario,
@@ -90,7 +91,9 @@ def run_evidence(
     stream: TextIO | None = None,
 ) -> int:
     """`arbqos evidence --out DIR`: 0 when every file was written and every path paused."""
-    say_to = stream or sys.stdout
+    stop = threading.Event()
+    safe = SafeStream(stream or sys.stdout, on_broken=stop.set)
+    say_to = safe.as_textio()
     if out.exists() and not out.is_dir():
         sys.stderr.write(f"arbqos evidence: --out {out} is a file; give a directory\n")
         return EXIT_BAD_INPUT
@@ -104,7 +107,6 @@ def run_evidence(
         say_to.write(message + "\n")
         say_to.flush()
 
-    stop = threading.Event()
     opts = options or StackOptions(prefix="evidence")
     with stop_on_signals(stop) as received:
         say(f"arbqos evidence: base config {loaded.hash[:12]} from {config_dir}; bundle -> {out}")
@@ -121,6 +123,8 @@ def run_evidence(
                 leftovers = stack.stop()
                 if leftovers:
                     say(f"killed leftover processes {leftovers}")
+                if safe.broken and stream is None:
+                    silence_broken_stdout()
     if received:
         say(f"stopped by {received[0]}")
         return EXIT_FAILURE

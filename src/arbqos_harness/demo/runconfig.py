@@ -37,6 +37,8 @@ class DemoTuning:
 
     heartbeat_interval_s: float = 5.0
     probe_timeout_s: float = 2.0
+    retry_interval_s: float = 1.5
+    """(failure_threshold - 1) x retry + probe timeout must fit in the heartbeat interval."""
     balance_poll_s: float = 5.0
     balance_timeout_s: float = 2.0
     qos_window_s: int = 60
@@ -75,10 +77,12 @@ def demo_config(
     data["heartbeat"].update(
         interval_s=tune.heartbeat_interval_s,
         probe_timeout_s=tune.probe_timeout_s,
+        retry_interval_s=tune.retry_interval_s,
         host="127.0.0.1",
         metrics_port=local.heartbeat_port,
         log_path=str(run_dir / "monitoring" / "heartbeat.log"),
         sx_stall_probes=3,
+        sx_stall_grace_s=10.0,
     )
     data["balance_watcher"].update(
         poll_interval_s=tune.balance_poll_s,

@@ -17,6 +17,7 @@ from arbqos.clock import Clock, SystemClock, format_ts
 from arbqos.config import LoadedConfig
 from arbqos.log import configure_logging
 from arbqos.sdk import Route
+from arbqos_harness.demo.output import SafeStream, silence_broken_stdout
 from arbqos_harness.demo.scenarios import SCENARIOS, ScenarioAborted, run_scenario
 from arbqos_harness.demo.stack import DemoStack, StackError, StackOptions
 from arbqos_harness.demo.summary import Screen, gather
@@ -52,16 +53,20 @@ class ScenarioThread(threading.Thread):
             self.error = f"{type(err).__name__}: {err}"
 
 
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+"""Ctrl-C, `kill`, and the terminal closing: each stops everything the demo started."""
+
+
 @contextmanager
 def stop_on_signals(stop: threading.Event) -> Iterator[list[str]]:
-    """Set `stop` on SIGINT/SIGTERM while inside; yields the names of signals received."""
+    """Set `stop` on SIGINT/SIGTERM/SIGHUP while inside; yields the names of signals received."""
     received: list[str] = []
 
     def handler(signum: int, _frame: FrameType | None) -> None:
         received.append(signal.Signals(signum).name)
         stop.set()
 
-    previous = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
+    previous = {s: signal.signal(s, handler) for s in STOP_SIGNALS}
     try:
         yield received
     finally:
@@ -103,7 +108,9 @@ def run_session(
     With `route_logs` this process's own log records go to `<run dir>/logs/demo.log`, so
     the terminal shows only the summary.
     """
-    stream = out or sys.stdout
+    stop = threading.Event()
+    safe = SafeStream(out or sys.stdout, on_broken=stop.set)
+    stream = safe.as_textio()
     if scenario is not None and scenario not in SCENARIOS:
         sys.stderr.write(
             f"arbqos demo: --scenario {scenario!r} is unknown; "
@@ -116,7 +123,28 @@ def run_session(
         )
         return EXIT_BAD_INPUT
     clock = clock or SystemClock()
-    stop = threading.Event()
+    try:
+        return _session(
+            loaded, config_dir, scenario, duration_s, options, stream, env, clock, route_logs, stop
+        )
+    finally:
+        if safe.broken and out is None:
+            silence_broken_stdout()
+
+
+def _session(
+    loaded: LoadedConfig,
+    config_dir: Path,
+    scenario: str | None,
+    duration_s: float | None,
+    options: StackOptions | None,
+    stream: TextIO,
+    env: Mapping[str, str] | None,
+    clock: Clock,
+    route_logs: bool,
+    stop: threading.Event,
+) -> int:
+    """Start the stack and supervise it; every path out stops what was started."""
     with stop_on_signals(stop) as received:
         stream.write(f"arbqos demo: base config {loaded.hash[:12]} from {config_dir}\n")
         environ = os.environ if env is None else env
@@ -190,11 +218,9 @@ def supervise(
         stop.set()
         if worker is not None:
             worker.join(timeout=10)
-        screen.release()
-        out.write("stopping every process of the stack...\n")
-        out.flush()
         begin = time.monotonic()
-        leftovers = stack.stop()
+        leftovers = stack.stop()  # first: nothing written to the terminal can prevent it
+        screen.release()
         count = sum(len(p) for p in stack.children.pids_seen.values()) + len(stack.anvil_pids())
         if leftovers:
             out.write(

@@ -31,13 +31,18 @@ class Targets:
 
     @classmethod
     def of(cls, config: ArbqosConfig) -> Targets:
-        """Guard 1 s, heartbeat interval + probe timeout, alerts 15 s, dead man window + 2 s."""
+        """Guard 1 s, heartbeat confirmation bound, alerts 15 s, dead man window + 2 s.
+
+        The heartbeat reports a target down after `failure_threshold` failed attempts, retried
+        every `retry_interval_s`: within interval + (failure_threshold - 1) x retry + timeout.
+        """
         hb = config.heartbeat
         window = config.orchestrator.deadman_intervals * hb.interval_s
+        confirm_s = (hb.failure_threshold - 1) * hb.retry_interval_s
         return cls(
             {
                 "guard": 1.0,
-                "heartbeat": hb.interval_s + hb.probe_timeout_s,
+                "heartbeat": hb.interval_s + confirm_s + hb.probe_timeout_s,
                 "alert": ALERT_PATH_TARGET_S,
                 "deadman": window + 2 * DEADMAN_CHECK_S,
             }

@@ -13,14 +13,13 @@ from arbqos.probes.base import ProbeFn, Target
 from arbqos.probes.targets.chains import (
     SEQUENCER_ERRORS,
     ArbitrumTarget,
-    BlockProgress,
     ChainTarget,
     SxRollupTarget,
-    judge_feed,
     probe_arbitrum,
     probe_chain,
     probe_sx_rollup,
 )
+from arbqos.probes.targets.sequencer import BlockProgress, judge_feed, judge_progress
 from arbqos.probes.targets.subgraph import META_QUERY, SubgraphTarget, probe_azuro_subgraph
 from arbqos.probes.targets.venues import HttpTarget, probe_azuro_api, probe_sx_api
 from arbqos.vocab import Chain, ProbeTarget
@@ -51,7 +50,13 @@ def _rpc(
     cfg: ArbqosConfig, chain: str, endpoint: ChainEndpoint, http: httpx.AsyncClient
 ) -> JsonRpcClient:
     timeout = request_timeout(cfg, calls_in_sequence=2, urls=len(endpoint.rpc_urls))
-    return JsonRpcClient(endpoint.rpc_urls, chain=chain, http=http, timeout_s=timeout)
+    return JsonRpcClient(
+        endpoint.rpc_urls,
+        chain=chain,
+        http=http,
+        timeout_s=timeout,
+        max_response_bytes=cfg.endpoints.response_max_bytes,
+    )
 
 
 def build_targets(cfg: ArbqosConfig, http: httpx.AsyncClient) -> list[Target]:
@@ -70,7 +75,12 @@ def build_targets(cfg: ArbqosConfig, http: httpx.AsyncClient) -> list[Target]:
             "head_age_max_s": endpoint.head_age_max_s,
         }
         if name is Chain.SX_ROLLUP:
-            targets.append(SxRollupTarget(**common, stall_probes=cfg.heartbeat.sx_stall_probes))
+            hb = cfg.heartbeat
+            targets.append(
+                SxRollupTarget(
+                    **common, stall_probes=hb.sx_stall_probes, grace_s=hb.sx_stall_grace_s
+                )
+            )
         elif name is Chain.ARBITRUM:
             feed = cfg.endpoints.sequencer_uptime_feed
             grace = cfg.endpoints.sequencer_grace_s
@@ -78,12 +88,13 @@ def build_targets(cfg: ArbqosConfig, http: httpx.AsyncClient) -> list[Target]:
         else:
             targets.append(ChainTarget(**common))
     single = request_timeout(cfg)
+    cap = cfg.endpoints.response_max_bytes
     if ProbeTarget.SX_API in wanted:
         sx_api = ProbeTarget.SX_API
-        targets.append(HttpTarget(sx_api, sx_api, cfg.endpoints.sx_api_url, single))
+        targets.append(HttpTarget(sx_api, sx_api, cfg.endpoints.sx_api_url, single, cap))
     if ProbeTarget.AZURO_API in wanted:
-        azuro_api = ProbeTarget.AZURO_API
-        targets.append(HttpTarget(azuro_api, azuro_api, cfg.endpoints.azuro_api_url, single))
+        azuro = ProbeTarget.AZURO_API
+        targets.append(HttpTarget(azuro, azuro, cfg.endpoints.azuro_api_url, single, cap))
     if ProbeTarget.AZURO_SUBGRAPH in wanted:
         polygon = chains[Chain.POLYGON]
         targets.append(
@@ -94,6 +105,7 @@ def build_targets(cfg: ArbqosConfig, http: httpx.AsyncClient) -> list[Target]:
                 lag_max_blocks=cfg.heartbeat.subgraph_lag_max_blocks,
                 polygon=_rpc(cfg, Chain.POLYGON, polygon, http) if polygon.enabled else None,
                 timeout_s=request_timeout(cfg, calls_in_sequence=3),
+                max_bytes=cap,
             )
         )
     return targets
@@ -111,6 +123,7 @@ __all__ = [
     "SxRollupTarget",
     "build_targets",
     "judge_feed",
+    "judge_progress",
     "probe_arbitrum",
     "probe_azuro_api",
     "probe_azuro_subgraph",

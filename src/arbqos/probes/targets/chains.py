@@ -9,13 +9,20 @@ Sequencer rules (each threshold is a project choice, set in config):
   only exported. The sequencer is *down* when the RPC fails, when an answer carries a known
   sequencer error (`sequencer temporarily not available`, `context deadline exceeded`), or when
   the head has not advanced for `heartbeat.sx_stall_probes` consecutive successful probes
-  (default 10 x 30 s = 5 min); otherwise it is *up*.
+  (default 10 x 30 s = 5 min). The first new block after such a stall starts a grace of
+  `heartbeat.sx_stall_grace_s` (default 120 s), counted from that block's own timestamp (or
+  from the last probe that still saw the stall, when the block claims to be older: an RPC node
+  catching up), during which it is *recovering*: `sequencer_up` 0, trading should still wait.
+  Otherwise it is *up*.
 * **arbitrum** is *down* when the RPC fails, when the head is older than
   `endpoints.chains.arbitrum.head_age_max_s`, or when the Chainlink uptime feed answers 1. The
   feed flips only after an outage ends, so head age and RPC errors are the live signals. Feed
-  answer 0 with `now - startedAt <= endpoints.sequencer_grace_s` is *recovering*: reported with
-  `sequencer_up` 0 because trading should still wait. `startedAt` 0 (an invalid round), any
-  answer other than 0 or 1, or an unreadable feed is *unknown*, also with `sequencer_up` 0.
+  answer 0 with `now - startedAt <= endpoints.sequencer_grace_s` (default 300 s) is
+  *recovering*: reported with `sequencer_up` 0 because trading should still wait. `startedAt`
+  is when the feed's status last flipped; `updatedAt` moves with every refresh of the same
+  status, so counting the grace from it would call the sequencer recovering after each
+  refresh. `startedAt` 0 (an invalid round), any answer other than 0 or 1, or an unreadable
+  feed is *unknown*, also with `sequencer_up` 0.
 * **polygon** has no sequencer: block production is *up* while the head is younger than
   `endpoints.chains.polygon.head_age_max_s`, else *down*.
 """
@@ -35,6 +42,7 @@ from arbqos.chain.abi import LATEST_ROUND_DATA, RoundData, decode_latest_round_d
 from arbqos.chain.rpc import JsonRpcClient, RpcFailure
 from arbqos.clock import Clock, format_ts
 from arbqos.probes.base import ProbeResult
+from arbqos.probes.targets.sequencer import BlockProgress, judge_feed, judge_progress
 from arbqos.registry.model import ChainHealth, SequencerStatus
 
 SEQUENCER_ERRORS: tuple[str, ...] = (
@@ -60,28 +68,12 @@ class ChainTarget:
         return self.name
 
 
-class BlockProgress:
-    """Count consecutive successful probes that saw no block above the best one seen."""
-
-    def __init__(self) -> None:
-        self.best: int | None = None
-        self.probes_without_progress = 0
-
-    def observe(self, head: int) -> int:
-        """Record a head block number; return how many probes in a row saw no new block."""
-        if self.best is None or head > self.best:
-            self.best = head
-            self.probes_without_progress = 0
-        else:
-            self.probes_without_progress += 1
-        return self.probes_without_progress
-
-
 @dataclass(frozen=True)
 class SxRollupTarget(ChainTarget):
     """SX Rollup: down on RPC failure, sequencer errors, or no new block for `stall_probes`."""
 
     stall_probes: int = 10
+    grace_s: float = 120.0
     progress: BlockProgress = field(default_factory=BlockProgress, compare=False)
     kind: str = "sx_rollup"
 
@@ -91,13 +83,14 @@ class ArbitrumTarget(ChainTarget):
     """Arbitrum One: head lag plus the Chainlink L2 sequencer uptime feed."""
 
     feed_address: str = ""
-    grace_s: float = 3600.0
+    grace_s: float = 300.0
     kind: str = "arbitrum"
 
 
 @dataclass(frozen=True)
 class _Head:
     number: int
+    timestamp: int
     age_s: float
     gas_price_gwei: float
     endpoint: int | None
@@ -163,7 +156,11 @@ async def _read_head(target: ChainTarget, clock: Clock) -> _Head:
         raise _ProbeFailed(_rpc_failure(target, failure, observed)) from failure
     age = max(clock.now_utc().timestamp() - block_ts, 0.0)
     return _Head(
-        number=number, age_s=round(age, 3), gas_price_gwei=gas_wei / 1e9, endpoint=endpoint
+        number=number,
+        timestamp=block_ts,
+        age_s=round(age, 3),
+        gas_price_gwei=gas_wei / 1e9,
+        endpoint=endpoint,
     )
 
 
@@ -230,32 +227,22 @@ async def probe_sx_rollup(
         head = await _read_head(target, clock)
     except _ProbeFailed as failed:
         return failed.result
-    still = target.progress.observe(head.number)
-    detail = f"{_describe(target, head)} no new block for {still} probes"
-    status: SequencerStatus = "up"
-    if still >= target.stall_probes:
-        status = "down"
-        detail = f"stalled: no new block for {still} probes (limit {target.stall_probes}); {detail}"
+    now_s = clock.now_utc().timestamp()
+    progress = target.progress
+    still = progress.observe(
+        head.number, block_ts=head.timestamp, now_s=now_s, stall_probes=target.stall_probes
+    )
+    status, reason = judge_progress(
+        still, target.stall_probes, progress.recovered_at, now_s, target.grace_s
+    )
+    detail = f"{reason}; {_describe(target, head)}"
     health = _health(target, head, status, detail, observed)
-    data = {"probes_without_new_block": still}
+    data: dict[str, Any] = {"probes_without_new_block": still}
+    if progress.recovered_at is not None:
+        data["recovered_at"] = format_ts(datetime.fromtimestamp(progress.recovered_at, UTC))
     return ProbeResult(
         ok=status == "up", detail=detail, observed_at=observed, chain=health, data=data
     )
-
-
-def judge_feed(round_data: RoundData, now_s: float, grace_s: float) -> tuple[SequencerStatus, str]:
-    """Turn `latestRoundData()` of the uptime feed into a status and a reason."""
-    if round_data.started_at == 0:
-        return "unknown", "uptime feed round invalid (startedAt 0)"
-    since = format_ts(datetime.fromtimestamp(round_data.started_at, UTC))
-    if round_data.answer == 1:
-        return "down", f"uptime feed reports sequencer down since {since}"
-    if round_data.answer != 0:
-        return "unknown", f"uptime feed answer {round_data.answer}: expected 0 (up) or 1 (down)"
-    up_for = now_s - round_data.started_at
-    if up_for <= grace_s:
-        return "recovering", f"sequencer up since {since} ({up_for:.0f}s <= grace {grace_s:g}s)"
-    return "up", f"uptime feed up since {since}"
 
 
 async def _read_feed(target: ArbitrumTarget) -> RoundData | str:

@@ -9,15 +9,16 @@ with the Polygon head read in the same probe (fails above `heartbeat.subgraph_la
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
 
+from arbqos.chain.bounded import DEFAULT_MAX_BYTES
 from arbqos.chain.rpc import JsonRpcClient, RpcFailure
 from arbqos.clock import Clock
 from arbqos.probes.base import ProbeResult
+from arbqos.probes.targets.http import request_bounded
 
 META_QUERY = "{ _meta { block { number timestamp } hasIndexingErrors deployment } }"
 META_QUERY_NO_TIMESTAMP = "{ _meta { block { number } hasIndexingErrors deployment } }"
@@ -33,6 +34,7 @@ class SubgraphTarget:
     lag_max_blocks: int
     polygon: JsonRpcClient | None = None
     timeout_s: float = 10.0
+    max_bytes: int = DEFAULT_MAX_BYTES
     kind: str = "azuro_subgraph"
 
     @property
@@ -51,14 +53,20 @@ class _Answer:
 
 
 async def _query(target: SubgraphTarget, http: httpx.AsyncClient, query: str) -> _Answer:
-    try:
-        response = await http.post(target.url, json={"query": query}, timeout=target.timeout_s)
-    except httpx.HTTPError as err:
-        return _Answer(None, f"request failed: {type(err).__name__}", None)
+    response = await request_bounded(
+        http,
+        "POST",
+        target.url,
+        max_bytes=target.max_bytes,
+        timeout_s=target.timeout_s,
+        json_body={"query": query},
+    )
+    if isinstance(response, str):
+        return _Answer(None, response, None)
     status = response.status_code
     try:
         payload = response.json()
-    except (json.JSONDecodeError, UnicodeDecodeError):
+    except ValueError:
         return _Answer(None, f"HTTP {status}, answer is not JSON", status)
     if not isinstance(payload, dict):
         return _Answer(None, f"HTTP {status}, answer is not a JSON object", status)

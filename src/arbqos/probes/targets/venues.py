@@ -12,14 +12,15 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
 
+from arbqos.chain.bounded import DEFAULT_MAX_BYTES, BoundedResponse
 from arbqos.clock import Clock
 from arbqos.probes.base import ProbeResult
+from arbqos.probes.targets.http import request_bounded
 
 AZURO_PROBE_ORDER_ID = "0x0000000000000000000000000000000000000000_0"
 """An order id in the documented `bettorAddressLowerCase_nonce` form that no bettor can own."""
@@ -33,6 +34,7 @@ class HttpTarget:
     kind: str
     base_url: str
     timeout_s: float = 10.0
+    max_bytes: int = DEFAULT_MAX_BYTES
 
     @property
     def chain(self) -> None:
@@ -40,10 +42,10 @@ class HttpTarget:
         return None
 
 
-def _json_object(response: httpx.Response) -> dict[str, Any] | None:
+def _json_object(response: BoundedResponse) -> dict[str, Any] | None:
     try:
         payload = response.json()
-    except (json.JSONDecodeError, UnicodeDecodeError):
+    except ValueError:
         return None
     return payload if isinstance(payload, dict) else None
 
@@ -51,10 +53,15 @@ def _json_object(response: httpx.Response) -> dict[str, Any] | None:
 async def probe_sx_api(target: HttpTarget, *, http: httpx.AsyncClient, clock: Clock) -> ProbeResult:
     """`GET /metadata`: success envelope with a non-empty `data.executorAddress`."""
     observed = clock.now_utc()
-    try:
-        response = await http.get(f"{target.base_url}/metadata", timeout=target.timeout_s)
-    except httpx.HTTPError as err:
-        return ProbeResult(False, f"request failed: {type(err).__name__}", observed)
+    response = await request_bounded(
+        http,
+        "GET",
+        f"{target.base_url}/metadata",
+        max_bytes=target.max_bytes,
+        timeout_s=target.timeout_s,
+    )
+    if isinstance(response, str):
+        return ProbeResult(False, response, observed)
     data = {"http_status": response.status_code}
     if response.status_code != 200:
         return ProbeResult(
@@ -81,10 +88,11 @@ async def probe_azuro_api(
     """`GET /bet/orders/{id}` of an impossible order: 404 (or a 200 JSON object) is healthy."""
     observed = clock.now_utc()
     url = f"{target.base_url}/bet/orders/{AZURO_PROBE_ORDER_ID}"
-    try:
-        response = await http.get(url, timeout=target.timeout_s)
-    except httpx.HTTPError as err:
-        return ProbeResult(False, f"request failed: {type(err).__name__}", observed)
+    response = await request_bounded(
+        http, "GET", url, max_bytes=target.max_bytes, timeout_s=target.timeout_s
+    )
+    if isinstance(response, str):
+        return ProbeResult(False, response, observed)
     data = {"http_status": response.status_code}
     if response.status_code == 404:
         return ProbeResult(
