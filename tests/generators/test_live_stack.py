@@ -49,6 +49,7 @@ def test_dead_heartbeat_reaches_the_orchestrator_webhook_with_the_token(
             prometheus_listen=prom,
             alertmanager_listen=am,
             engine_target=f"127.0.0.1:{free_port()}",
+            kpi_interval_s=2,
         ),
     )
     root = write_tree(render_all(cfg), tmp_path / "root")
@@ -84,7 +85,11 @@ def test_dead_heartbeat_reaches_the_orchestrator_webhook_with_the_token(
         ):
             time.sleep(0.2)
         assert received, prometheus.tail() + alertmanager.tail()
-        rules = httpx.get(f"http://{prom}/api/v1/rules", timeout=5).json()["data"]["groups"]
+        while time.monotonic() < deadline:  # every group evaluated once (the KPIs every 2 s)
+            rules = httpx.get(f"http://{prom}/api/v1/rules", timeout=5).json()["data"]["groups"]
+            if all(r["health"] != "unknown" for g in rules for r in g["rules"]):
+                break
+            time.sleep(0.2)
         alerts = httpx.get(f"http://{prom}/api/v1/alerts", timeout=5).json()["data"]["alerts"]
 
     first = next(r for r in received if r["body"]["commonLabels"].get("action") == "pause")
@@ -103,8 +108,11 @@ def test_dead_heartbeat_reaches_the_orchestrator_webhook_with_the_token(
         "arbqos_qos_window",
         "arbqos_qos_alerts",
         "arbqos_infra_alerts",
+        "arbqos_kpi",
     }
-    unhealthy = [r["name"] for g in rules for r in g["rules"] if r["health"] != "ok"]
+    unhealthy = [
+        (r["name"], r.get("lastError")) for g in rules for r in g["rules"] if r["health"] != "ok"
+    ]
     assert not unhealthy
     firing = {a["labels"]["alertname"] for a in alerts if a["state"] == "firing"}
     assert {"ArbWatchdog", "ArbHeartbeatStale"} <= firing

@@ -39,6 +39,7 @@ VARIANT = ArbqosConfig(
         heartbeat_stale_intervals=2.5,
         absent_for_s=12,
         pause_on_engine_absent=True,
+        kpi_interval_s=600,
     ),
     heartbeat=HeartbeatConfig(interval_s=10, probe_timeout_s=5, retry_interval_s=2.5),
     balance_watcher=BalanceWatcherConfig(poll_interval_s=20),

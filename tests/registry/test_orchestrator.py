@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -52,6 +53,12 @@ async def test_remote_registry_round_trip(orchestrator: str) -> None:
         assert await remote.get_bank() == balances
         snapshot = await remote.snapshot()
         assert re.fullmatch(r"[0-9a-f]{64}", snapshot.config_hash)
+        old = snapshot.balance_freshness("sx")  # observed at T0, long ago: kept but stale
+        assert old is not None and old.stale and old.age_s is not None and old.age_s > 3600
+        now = datetime.now(UTC)
+        await remote.set_chain_health(replace(health, chain="polygon", observed_at=now))
+        live = (await remote.snapshot()).chain_freshness("polygon")
+        assert live is not None and not live.stale and live.age_s is not None and live.age_s < 30
         metrics = (await http.get(orchestrator + "/metrics")).text
         assert 'arb_wallet_balance_usd{chain="polygon",token="USDT",wallet="azuro"} 9.0' in metrics
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -123,6 +124,11 @@ async def test_round_trip_through_the_real_orchestrator(tmp_path: Path) -> None:
             await remote.set_chain_health(health)
             await remote.set_balances(balances)
             snapshot = await remote.snapshot()
-        assert snapshot == await served.service.runtime.snapshot()
+        served_now = await served.service.runtime.snapshot()
+        assert replace(snapshot, freshness={}) == replace(served_now, freshness={})
+        assert {k: f.stale for k, f in snapshot.freshness.items()} == {
+            "chains.sx_rollup": True,  # no observation time: age unknown, not live
+            "balances.azuro": True,  # read at T0, long ago
+        }
     assert snapshot.chains == {"sx_rollup": health} and snapshot.balances == balances
     assert snapshot.config_sources == "default"

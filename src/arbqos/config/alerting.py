@@ -161,6 +161,8 @@ class AlertingConfig(Section):
     """Prometheus scrape interval, seconds."""
     evaluation_interval_s: PositiveSeconds = 1.0
     """Prometheus rule evaluation interval, seconds."""
+    kpi_interval_s: PositiveSeconds = 60.0
+    """Evaluation interval of the long-window KPI rules (1 h to 7 d), s; must divide 3600."""
     pause_for_s: Annotated[float, Field(ge=0)] = 0.0
     """`for:` of alerts that pause trading, seconds."""
     warn_for_s: Annotated[float, Field(ge=0)] = 60.0
@@ -214,6 +216,22 @@ class AlertingConfig(Section):
             raise ValueError(
                 f"must be at least 3 x alerting.scrape_interval_s ({3 * scrape:g} s), so one "
                 "or two failed scrapes do not raise ArbEngineMetricsAbsent or ArbOrchestratorDown"
+            )
+        return value
+
+    @field_validator("kpi_interval_s")
+    @classmethod
+    def _whole_steps_per_hour(cls, value: float, info: ValidationInfo) -> float:
+        evaluation = info.data.get("evaluation_interval_s")
+        if evaluation is not None and value < evaluation:
+            raise ValueError(
+                f"must be at least alerting.evaluation_interval_s ({evaluation:g} s): the KPI "
+                "rules are the slow group"
+            )
+        if round(3_600_000 % round(value * 1000)) != 0:
+            raise ValueError(
+                "must divide one hour exactly (e.g. 10, 15, 30, 60, 300), so every KPI horizon "
+                "(1 h, 6 h, 24 h, 7 d) is a whole number of evaluations"
             )
         return value
 

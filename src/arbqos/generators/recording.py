@@ -2,7 +2,8 @@
 
 Every statistic covers `exec.qos_window_s`, the window the alerts and the in-process guard use,
 so the dashboard shows the numbers that pause trading. Ratios divide by `(denominator > 0)`:
-an idle venue has no series instead of a NaN one.
+an idle venue has no series instead of a NaN one. The void rate is not here: bets settle hours
+after they are placed, so it lives in the long-window KPI rules (`arbqos.generators.kpi`).
 """
 
 from __future__ import annotations
@@ -19,9 +20,6 @@ RESULTS_WINDOW = "venue:arb_order_results:increase_window"
 RESULTS_BY_RESULT_WINDOW = "venue_result:arb_order_results:increase_window"
 PARTIAL_RATIO = "venue:arb_order_results_partial:ratio_window"
 ERROR_RATIO = "venue:arb_order_results_error:ratio_window"
-VOIDED_WINDOW = "venue:arb_bets_voided:increase_window"
-SETTLED_WINDOW = "venue:arb_bets_settled:increase_window"
-VOID_RATIO = "venue:arb_bets_voided:ratio_window"
 ACCEPTS_WINDOW = "venue:arb_accept_time_seconds_count:increase_window"
 ACCEPT_SLOW_RATIO = "venue:arb_accept_time_seconds:slow_ratio_window"
 ACCEPT_P50 = "venue:arb_accept_time_seconds:p50_window"
@@ -69,9 +67,6 @@ def build_recording_rules(cfg: ArbqosConfig) -> list[dict[str, str]]:
                 f'sum by (venue) ({RESULTS_BY_RESULT_WINDOW}{{result="error"}})', RESULTS_WINDOW
             ),
         ),
-        (VOIDED_WINDOW, increase_by("venue", counter("arb_bets_voided_total"), w)),
-        (SETTLED_WINDOW, increase_by("venue", counter("arb_bets_settled_total"), w)),
-        (VOID_RATIO, _share_of(VOIDED_WINDOW, SETTLED_WINDOW)),
         (ACCEPTS_WINDOW, increase_by("venue", count(ACCEPT), w)),
         (
             ACCEPT_SLOW_RATIO,

@@ -8,8 +8,10 @@ from dataclasses import replace
 
 from prometheus_client import CollectorRegistry, Gauge
 
+from arbqos.clock import Clock, SystemClock
 from arbqos.metrics.definitions import CHAINS
 from arbqos.metrics.registry import gauge
+from arbqos.registry.freshness import DEFAULT_LIMITS, Freshness, StaleLimits
 from arbqos.registry.model import BankSource, ChainHealth, RegistrySnapshot, WalletBalance
 
 _GAUGES = (
@@ -26,6 +28,8 @@ class RuntimeRegistry:
     """The live state of chains and wallets; setting a value updates the contract gauges.
 
     Pass `registry=None` to keep state without exporting metrics (e.g. inside a client).
+    Snapshots carry the age of every value on `clock`, stale past `limits`
+    (`StaleLimits.of(config)`; the default configuration's limits when not given).
 
     >>> reg = RuntimeRegistry(registry, config_hash=manager.hash, config_sources="default,file")
     >>> await reg.set_chain_health(ChainHealth("arbitrum", rpc_up=True, sequencer_up=True))
@@ -40,10 +44,14 @@ class RuntimeRegistry:
         config_hash: str = "",
         config_sources: str = "",
         bank_source: BankSource | None = None,
+        clock: Clock | None = None,
+        limits: StaleLimits | None = None,
     ) -> None:
         self._chains: dict[str, ChainHealth] = {}
         self._balances: dict[str, WalletBalance] = {}
         self._bank_source = bank_source
+        self._clock = clock or SystemClock()
+        self.limits = limits or DEFAULT_LIMITS
         self._bank_lock = asyncio.Lock()
         self.config_hash = config_hash
         self.config_sources = config_sources
@@ -95,10 +103,21 @@ class RuntimeRegistry:
         return dict(self._balances)
 
     async def snapshot(self) -> RegistrySnapshot:
-        """Return everything known."""
+        """Return everything known, with each value's age now and whether it is stale."""
+        now = self._clock.now_utc()
+        freshness = {
+            f"chains.{name}": Freshness.of(h.observed_at, now, self.limits.chains_s)
+            for name, h in self._chains.items()
+        }
+        freshness |= {
+            f"balances.{name}": Freshness.of(b.observed_at, now, self.limits.balances_s)
+            for name, b in self._balances.items()
+        }
         return RegistrySnapshot(
             chains=dict(self._chains),
             balances=dict(self._balances),
             config_hash=self.config_hash,
             config_sources=self.config_sources,
+            freshness=freshness,
+            stale_after=self.limits,
         )

@@ -9,15 +9,19 @@ from typing import Any, Protocol
 
 from pydantic import ValidationError
 
+from arbqos.registry.freshness import Freshness, StaleLimits
 from arbqos.wire import (
     ChainHealthBody,
+    ChainHealthEntry,
     ChainHealthOut,
     RegistryResponse,
     WalletBalanceBody,
+    WalletBalanceEntry,
     WalletBalanceOut,
     describe,
 )
 from arbqos.wire import SequencerStatus as SequencerStatus  # re-exported
+from arbqos.wire.registry import StaleAfter
 
 # The JSON form of each class is its wire model (`arbqos.wire`); these dataclasses are the
 # in-process form (positional construction, `dataclasses.replace`, no validation on the way).
@@ -48,8 +52,8 @@ class ChainHealth:
 
     @classmethod
     def from_wire(cls, body: ChainHealthOut) -> ChainHealth:
-        """Build from a parsed body."""
-        return cls(**body.model_dump())
+        """Build from a parsed body (an answer's `age_s` and `stale` are left out)."""
+        return cls(**ChainHealthOut.model_validate(body.model_dump()).model_dump())
 
     def to_json(self) -> dict[str, Any]:
         """Return the JSON form, timestamps in UTC `Z` form; ValueError as `to_wire`."""
@@ -85,8 +89,8 @@ class WalletBalance:
 
     @classmethod
     def from_wire(cls, body: WalletBalanceOut) -> WalletBalance:
-        """Build from a parsed body."""
-        return cls(**body.model_dump())
+        """Build from a parsed body (an answer's `age_s` and `stale` are left out)."""
+        return cls(**WalletBalanceOut.model_validate(body.model_dump()).model_dump())
 
     def to_json(self) -> dict[str, Any]:
         """Return the JSON form; ValueError as `to_wire`."""
@@ -98,34 +102,82 @@ class WalletBalance:
         return cls.from_wire(WalletBalanceOut.model_validate(data))
 
 
+def _age(freshness: Freshness | None) -> dict[str, Any]:
+    if freshness is None:
+        return {}
+    return {"age_s": freshness.age_s, "stale": freshness.stale}
+
+
+def _freshness(entry: ChainHealthEntry | WalletBalanceEntry) -> Freshness | None:
+    if entry.stale is None:
+        return None
+    return Freshness(entry.age_s, entry.stale)
+
+
 @dataclass(frozen=True)
 class RegistrySnapshot:
-    """Everything the registry knows, at one moment."""
+    """Everything the registry knows, at one moment, with the age of every value.
+
+    `freshness` is keyed like the JSON answer: `chains.<chain>`, `balances.<wallet>`.
+    """
 
     chains: dict[str, ChainHealth] = field(default_factory=dict)
     balances: dict[str, WalletBalance] = field(default_factory=dict)
     config_hash: str = ""
     config_sources: str = ""
+    freshness: dict[str, Freshness] = field(default_factory=dict)
+    stale_after: StaleLimits | None = None
+
+    def chain_freshness(self, chain: str) -> Freshness | None:
+        """Age and staleness of one chain's health (None: the answer did not say)."""
+        return self.freshness.get(f"chains.{chain}")
+
+    def balance_freshness(self, wallet: str) -> Freshness | None:
+        """Age and staleness of one wallet's balance (None: the answer did not say)."""
+        return self.freshness.get(f"balances.{wallet}")
 
     def to_wire(self) -> RegistryResponse:
         """Return the `/v1/registry` answer, sorted by name."""
         chains = dict(sorted(self.chains.items()))
+        limits = self.stale_after
         return RegistryResponse(
-            chains={name: h.to_wire() for name, h in chains.items()},
+            chains={
+                name: ChainHealthEntry(
+                    **h.to_wire().model_dump(), **_age(self.chain_freshness(name))
+                )
+                for name, h in chains.items()
+            },
             gas_price_gwei={name: h.gas_price_gwei for name, h in chains.items()},
-            balances={name: b.to_wire() for name, b in sorted(self.balances.items())},
+            balances={
+                name: WalletBalanceEntry(
+                    **b.to_wire().model_dump(), **_age(self.balance_freshness(name))
+                )
+                for name, b in sorted(self.balances.items())
+            },
             config_hash=self.config_hash,
             config_sources=self.config_sources,
+            stale_after_s=(
+                StaleAfter(chains=limits.chains_s, balances=limits.balances_s) if limits else None
+            ),
         )
 
     @classmethod
     def from_wire(cls, body: RegistryResponse) -> RegistrySnapshot:
         """Build from a parsed `/v1/registry` answer."""
+        freshness = {
+            f"{kind}.{name}": found
+            for kind, entries in (("chains", body.chains), ("balances", body.balances))
+            for name, entry in entries.items()
+            if (found := _freshness(entry)) is not None
+        }
+        limits = body.stale_after_s
         return cls(
             chains={k: ChainHealth.from_wire(v) for k, v in body.chains.items()},
             balances={k: WalletBalance.from_wire(v) for k, v in body.balances.items()},
             config_hash=body.config_hash,
             config_sources=body.config_sources,
+            freshness=freshness,
+            stale_after=StaleLimits(limits.chains, limits.balances) if limits else None,
         )
 
     def to_json(self) -> dict[str, Any]:

@@ -41,6 +41,7 @@ from arbqos.wire.control import (
 from arbqos.wire.registry import (
     BalancesRequest,
     ChainHealthBody,
+    ChainHealthEntry,
     ChainHealthOut,
     HeartbeatReport,
     HeartbeatResponse,
@@ -48,6 +49,7 @@ from arbqos.wire.registry import (
     SequencerStatus,
     TargetReport,
     WalletBalanceBody,
+    WalletBalanceEntry,
     WalletBalanceOut,
 )
 
@@ -60,6 +62,7 @@ __all__ = [
     "AmAlert",
     "BalancesRequest",
     "ChainHealthBody",
+    "ChainHealthEntry",
     "ChainHealthOut",
     "ChannelStatusOut",
     "ErrorResponse",
@@ -85,6 +88,7 @@ __all__ = [
     "TargetReport",
     "Timestamp",
     "WalletBalanceBody",
+    "WalletBalanceEntry",
     "WalletBalanceOut",
     "WireModel",
     "clip_detail",

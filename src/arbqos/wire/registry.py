@@ -76,14 +76,45 @@ class BalancesRequest(RequestBody):
         return self
 
 
-class RegistryResponse(WireModel):
-    """`GET /v1/registry` (and the answer of its PUTs): chain health, gas, balances, config."""
+class Freshness(WireModel):
+    """How old a value of the answer is; None where the orchestrator did not say (older one)."""
 
-    chains: dict[str, ChainHealthOut] = Field(default_factory=dict)
+    age_s: NonNegative | None = None
+    """Seconds from `observed_at` to the answer; None when the value has no observation time."""
+    stale: StrictBool | None = None
+    """True past the source's stale limit (`stale_after_s`) or without an observation time: the
+    registry keeps the last value it got, so a stale value is not live."""
+
+
+class ChainHealthEntry(ChainHealthOut, Freshness):
+    """One chain in `GET /v1/registry`: its health, its age and whether it is stale."""
+
+
+class WalletBalanceEntry(WalletBalanceOut, Freshness):
+    """One wallet in `GET /v1/registry`: its last good balance, its age and whether it is stale."""
+
+
+class StaleAfter(WireModel):
+    """The ages past which the registry marks values stale, seconds."""
+
+    chains: NonNegative
+    """alerting.heartbeat_stale_intervals x heartbeat.interval_s."""
+    balances: NonNegative
+    """alerting.heartbeat_stale_intervals x balance_watcher.poll_interval_s."""
+
+
+class RegistryResponse(WireModel):
+    """`GET /v1/registry` (and the answer of its PUTs): chain health, gas, balances, config.
+
+    Every chain and balance carries `age_s` and `stale` (see `stale_after_s`).
+    """
+
+    chains: dict[str, ChainHealthEntry] = Field(default_factory=dict)
     gas_price_gwei: dict[str, float | None] = Field(default_factory=dict)
-    balances: dict[str, WalletBalanceOut] = Field(default_factory=dict)
+    balances: dict[str, WalletBalanceEntry] = Field(default_factory=dict)
     config_hash: str = ""
     config_sources: str = ""
+    stale_after_s: StaleAfter | None = None
 
 
 class TargetReport(WireModel):

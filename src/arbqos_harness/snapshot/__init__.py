@@ -1,12 +1,15 @@
-"""Draw a Grafana dashboard JSON as one PNG from Prometheus range queries (no Grafana needed).
+"""Draw a Grafana dashboard JSON as one PNG from Prometheus queries (no Grafana needed).
 
 Reads standard dashboard JSON (`panels[]` with `type`, `title`, `gridPos` on a 24-column
-grid, `targets[].expr` / `legendFormat`, `fieldConfig.defaults` unit, min/max, thresholds and
-value mappings, `templating.list` variables), asks Prometheus `GET /api/v1/query_range` for
-every target and draws timeseries, stat, gauge, bar gauge, state-timeline, table, text and row
-panels in a dark Grafana-like theme, with a title bar naming the UTC time range.
+grid, `targets[].expr` / `legendFormat` / `instant`, `fieldConfig` defaults and overrides,
+`transformations`, `templating.list` variables, `annotations.list`), asks Prometheus for every
+target (range queries; instant queries at the end of the range) and draws the panel types the
+arbqos dashboard uses: time series, stat (cells with sparklines), state timeline, table and
+rows, in a dark Grafana-like theme, with a title bar naming the UTC time range and a line of
+the annotation events, which are also marked on every time axis. Other panel types are named
+in their frame as not drawn.
 
-Time series panels apply `fieldConfig.overrides` per series (matchers `byFrameRefID`,
+Time series and stat panels apply `fieldConfig.overrides` per series (matchers `byFrameRefID`,
 `byName`, `byNames`, `byRegexp`; properties such as `unit`, `min`, `max`, `decimals`,
 `color`, `displayName`, `thresholds`, `custom.axisPlacement`, `custom.drawStyle`,
 `custom.fillOpacity`, `custom.hideFrom`). Series of another unit or placement get their own
@@ -17,15 +20,16 @@ Grafana does; the panel's thresholds stay on the axis of the default unit.
 ...                          Path("evidence/dashboard_after.png"), range_s=900,
 ...                          scrape_interval_s=1.0)
 >>> result.panel_count, result.errors
-(21, [])
+(45, [])
 
 Command line: `python -m arbqos_harness.snapshot DASHBOARD --prometheus URL --out PNG`.
 
 Modules: `model` (results), `units` (durations, unit formatting, reducers), `variables`
 (time range, step, template variables), `prometheus` (range queries), `fields` (field
 config), `overrides` (per-series field config), `axes` (y axes of a time series), `theme`,
-`layout` (grid to pixels), `canvas`, one drawer module per panel family (`timeseries`, `stat`,
-`timeline`, `panels`), `render` (the entry point) and `cli`.
+`layout` (grid to pixels), `canvas`, one drawer module per panel type (`timeseries`, `stat`,
+`timeline`, `table`), `panels` (frame and dispatch), `annotations`, `render` (the entry
+point) and `cli`.
 """
 
 from arbqos_harness.snapshot.axes import AxisGroup, plan_axes

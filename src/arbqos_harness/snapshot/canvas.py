@@ -143,6 +143,8 @@ class PanelArea:
     box: Box
     start: datetime
     end: datetime
+    events: tuple[Any, ...] = ()
+    """Annotation events (`annotations.Event`) to mark on time axes."""
 
     @cached_property
     def style(self) -> FieldStyle:

@@ -117,6 +117,17 @@ class FieldStyle:
                     return _result(options.get("result") or {})
         return None, None
 
+    def mapped_text(self, text: str) -> tuple[str | None, str | None]:
+        """Text and colour of a text value from value mappings (`"infra"` -> words, colour)."""
+        for mapping in self.mappings:
+            options = mapping.get("options") or {}
+            if mapping.get("type") == "value" and text in options:
+                result = options[text]
+                return result.get("text", text), result.get("color")
+            if mapping.get("type") == "special" and not text and options.get("match") == "empty":
+                return _result(options.get("result") or {})
+        return None, None
+
     def display(self, value: float | None, now: datetime | None = None) -> tuple[str, str]:
         """Text and colour of a single value: mapping first, then unit and thresholds."""
         text, color = self.mapped(value)

@@ -8,7 +8,7 @@ from typing import Any
 WIDTH_PX = 1800
 COL_PX = (WIDTH_PX - 12) / 24
 ROW_PX = 36
-HEADER_PX = 64
+HEADER_PX = 100
 MARGIN_PX = 6
 DPI = 100
 

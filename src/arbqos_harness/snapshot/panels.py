@@ -1,60 +1,29 @@
-"""One panel on the canvas: frame, title and error line, then the drawer of its type."""
+"""One panel on the canvas: frame, title and error line, then the drawer of its type.
+
+Drawn types are the ones the arbqos dashboard uses: time series, stat, state timeline, table
+and row headers; any other type is named in its frame as not drawn.
+"""
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 
-from arbqos_harness.snapshot.canvas import Canvas, PanelArea, fit_text, wrap
+from arbqos_harness.snapshot.annotations import Event
+from arbqos_harness.snapshot.canvas import Canvas, PanelArea, fit_text
 from arbqos_harness.snapshot.layout import Box
 from arbqos_harness.snapshot.model import PanelData
-from arbqos_harness.snapshot.stat import draw_bargauge, draw_gauge, draw_stat
+from arbqos_harness.snapshot.stat import draw_stat
+from arbqos_harness.snapshot.table import draw_table
 from arbqos_harness.snapshot.theme import BORDER, ERROR, MUTED, PANEL_BG
 from arbqos_harness.snapshot.timeline import draw_state_timeline
 from arbqos_harness.snapshot.timeseries import draw_timeseries
-from arbqos_harness.snapshot.units import reduce_values
-
-TABLE_ROW_PX = 16.0
-TEXT_LINE_PX = 14
-
-
-def draw_table(area: PanelArea) -> None:
-    """Draw a `table` panel as series name and last value."""
-    x, y, w, h = area.box
-    canvas = area.canvas
-    canvas.text(x + 4, y + 6, "series", fontsize=8, color=MUTED, va="center")
-    canvas.text(x + w - 4, y + 6, "last", fontsize=8, color=MUTED, va="center", ha="right")
-    for index, s in enumerate(area.item.series[: int((h - TABLE_ROW_PX) // TABLE_ROW_PX)]):
-        ry = y + (index + 1) * TABLE_ROW_PX + 6
-        text, color = area.style.display(reduce_values(s.values, "lastNotNull"), area.end)
-        canvas.text(x + 4, ry, fit_text(s.name, w * 0.7, 8), fontsize=8, va="center")
-        canvas.text(x + w - 4, ry, text, fontsize=8, color=color, va="center", ha="right")
-
-
-def draw_text(area: PanelArea) -> None:
-    """Draw a `text` panel: its markdown or HTML content as plain wrapped lines."""
-    x, y, w, h = area.box
-    panel = area.panel
-    content = str((panel.get("options") or {}).get("content") or panel.get("content") or "")
-    plain = re.sub(r"<[^>]+>", "", content)
-    plain = re.sub(r"[#*`_]", "", plain)
-    lines = [line for raw in plain.splitlines() for line in wrap(raw, int(w / 6))]
-    for index, line in enumerate(lines[: int(h // TEXT_LINE_PX)]):
-        area.canvas.text(x + 2, y + 6 + index * TEXT_LINE_PX, line, fontsize=9, va="center")
-
 
 DRAWERS: dict[str, Callable[[PanelArea], None]] = {
     "timeseries": draw_timeseries,
-    "graph": draw_timeseries,
     "stat": draw_stat,
-    "singlestat": draw_stat,
-    "gauge": draw_gauge,
-    "bargauge": draw_bargauge,
     "state-timeline": draw_state_timeline,
-    "status-history": draw_state_timeline,
     "table": draw_table,
-    "text": draw_text,
 }
 """Panel type to drawer; other types are shown as a note in their frame."""
 
@@ -71,7 +40,19 @@ def draw_row(canvas: Canvas, item: PanelData, box: Box) -> None:
     canvas.base.plot([x, x + w], [y + h - 2, y + h - 2], color=BORDER, linewidth=1)
 
 
-def draw_panel(canvas: Canvas, item: PanelData, box: Box, start: datetime, end: datetime) -> None:
+def _no_value(item: PanelData) -> str:
+    defaults = (item.panel.get("fieldConfig") or {}).get("defaults") or {}
+    return str(defaults.get("noValue") or "No data")
+
+
+def draw_panel(
+    canvas: Canvas,
+    item: PanelData,
+    box: Box,
+    start: datetime,
+    end: datetime,
+    events: Sequence[Event] = (),
+) -> None:
     """Draw one panel in its pixel box: frame and title, then content, data or the error."""
     x, y, w, h = box
     if item.type == "row":
@@ -89,11 +70,11 @@ def draw_panel(canvas: Canvas, item: PanelData, box: Box, start: datetime, end: 
     if drawer is None:
         canvas.message(inner, f"panel type '{item.type}' is not drawn in snapshots", MUTED)
         return
-    if item.type != "text" and not item.series:
-        detail = item.errors[0] if item.errors else "No data"
+    if not item.series:
+        detail = item.errors[0] if item.errors else _no_value(item)
         canvas.message(inner, detail, ERROR if item.errors else MUTED)
         return
-    drawer(PanelArea(canvas, item, inner, start, end))
+    drawer(PanelArea(canvas, item, inner, start, end, tuple(events)))
     if item.errors:
         canvas.text(
             x + w - 8,

@@ -40,6 +40,19 @@ class PromRange:
             out.append(Series(dict(item.get("metric", {})), times, values))
         return out
 
+    def query_instant(self, expr: str, at: datetime) -> list[Series]:
+        """Evaluate `expr` at one moment (a table's or an instant stat's query)."""
+        data = self._get("/api/v1/query", {"query": expr, "time": f"{at.timestamp():.3f}"})
+        kind = data.get("resultType")
+        if kind == "scalar":
+            return [Series({}, [at], [float(data["result"][1])])]
+        if kind != "vector":
+            raise SnapshotError(f"expected a vector result, got {kind!r}")
+        return [
+            Series(dict(item.get("metric", {})), [at], [float(item["value"][1])])
+            for item in data.get("result", [])
+        ]
+
     def label_values(self, label: str, match: str | None) -> list[str]:
         """Values of `label`, optionally among series matching `match`."""
         params = {"match[]": match} if match else {}
@@ -92,7 +105,11 @@ def fetch_panels(
     end: datetime,
     step_s: float,
 ) -> list[PanelData]:
-    """Run every visible target of every panel; errors are kept per panel, never raised."""
+    """Run every visible target of every panel; errors are kept per panel, never raised.
+
+    Instant targets (tables) are evaluated at `end` only, as Grafana does: a pause reason
+    cleared earlier in the range is not listed.
+    """
     out = []
     for panel in panels:
         data = PanelData(panel)
@@ -102,7 +119,10 @@ def fetch_panels(
             ref_id = str(target.get("refId") or ref_id_of(index))
             expr = variables.apply(str(target["expr"]))
             try:
-                found = prom.query_range(expr, start, end, step_s)
+                if target.get("instant") and not target.get("range"):
+                    found = prom.query_instant(expr, end)
+                else:
+                    found = prom.query_range(expr, start, end, step_s)
             except SnapshotError as err:
                 data.errors.append(f"{ref_id}: {err}")
                 continue

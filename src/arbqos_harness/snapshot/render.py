@@ -12,6 +12,7 @@ import httpx
 from matplotlib.patches import Rectangle
 
 from arbqos.clock import Clock, SystemClock, format_ts
+from arbqos_harness.snapshot.annotations import Event, event_line, fetch_events
 from arbqos_harness.snapshot.canvas import Canvas
 from arbqos_harness.snapshot.layout import (
     DPI,
@@ -26,7 +27,12 @@ from arbqos_harness.snapshot.model import PanelData, PanelReport, SnapshotError,
 from arbqos_harness.snapshot.panels import draw_panel
 from arbqos_harness.snapshot.prometheus import PromRange, fetch_panels
 from arbqos_harness.snapshot.theme import BG, ERROR, MUTED
-from arbqos_harness.snapshot.variables import choose_step, dashboard_range_s, resolve_variables
+from arbqos_harness.snapshot.variables import (
+    choose_step,
+    dashboard_range_s,
+    interpolate,
+    resolve_variables,
+)
 
 
 def load_dashboard(source: Mapping[str, Any] | Path) -> dict[str, Any]:
@@ -45,6 +51,10 @@ def load_dashboard(source: Mapping[str, Any] | Path) -> dict[str, Any]:
     return loaded
 
 
+EVENTS_Y = (66, 82)
+"""Pixel heights of the two lines of annotation events under the title."""
+
+
 def _span_text(span: timedelta) -> str:
     seconds = int(span.total_seconds())
     if seconds % 3600 == 0 and seconds >= 3600:
@@ -55,9 +65,14 @@ def _span_text(span: timedelta) -> str:
 
 
 def _draw_header(
-    canvas: Canvas, title: str, start: datetime, end: datetime, variables: Mapping[str, str]
+    canvas: Canvas,
+    title: str,
+    start: datetime,
+    end: datetime,
+    variables: Mapping[str, str],
+    events: Sequence[Event],
 ) -> None:
-    """Title, UTC time range and the variables the queries used."""
+    """Title, UTC time range, the variables the queries used and the annotation events."""
     canvas.base.add_patch(Rectangle((0, 0), WIDTH_PX, HEADER_PX - 8, color="#0B0C0E", zorder=0))
     canvas.text(MARGIN_PX * 2, 24, title, fontsize=17, fontweight="bold", va="center")
     when = (
@@ -71,6 +86,18 @@ def _draw_header(
         f"step {variables.get('__interval', '?')}",
     ]
     canvas.text(MARGIN_PX * 2, 46, "   ".join(shown + extra), fontsize=9, color=MUTED, va="center")
+    at: float = MARGIN_PX * 2
+    line_y = EVENTS_Y[0]
+    label = canvas.text(at, line_y, "annotations:", fontsize=8, color=MUTED, va="center")
+    start_x = at = canvas.text_end(label) + 8
+    for text, color in event_line(events, limit=40) or [("none in this range", MUTED)]:
+        if at + len(text) * 6 > WIDTH_PX - MARGIN_PX * 2:
+            if line_y == EVENTS_Y[-1]:
+                canvas.text(at, line_y, "…", fontsize=8, color=MUTED, va="center")
+                break
+            line_y, at = EVENTS_Y[-1], start_x
+        label = canvas.text(at, line_y, text, fontsize=8, color=color, va="center")
+        at = canvas.text_end(label) + 14
 
 
 def draw_dashboard(
@@ -82,14 +109,18 @@ def draw_dashboard(
     end: datetime,
     variables: Mapping[str, str],
     title: str | None = None,
+    events: Sequence[Event] = (),
 ) -> tuple[int, int]:
     """Draw the panels into one PNG at `out`; return its (width, height) in pixels."""
     canvas = Canvas(grid_rows([d.panel for d in data]))
-    _draw_header(canvas, title or str(dashboard.get("title") or "Dashboard"), start, end, variables)
+    heading = title or str(dashboard.get("title") or "Dashboard")
+    _draw_header(canvas, heading, start, end, variables, events)
     for item in data:
         box = panel_box(item.panel)
+        if item.panel.get("title"):
+            item.panel["title"] = interpolate(str(item.panel["title"]), variables)
         try:
-            draw_panel(canvas, item, box, start, end)
+            draw_panel(canvas, item, box, start, end, events)
         except (ValueError, TypeError, KeyError, OverflowError) as err:
             item.errors.append(f"drawing failed: {err}")
             canvas.message(box, f"cannot draw: {err}", ERROR)
@@ -148,11 +179,21 @@ def render_snapshot(
             label_values=prom.label_values,
         )
         data = fetch_panels(flatten_panels(board), prom, resolved, start, end, step)
+        events, event_errors = fetch_events(board, prom, resolved, start, end, step)
     finally:
         if own:
             client.close()
     width, height = draw_dashboard(
-        board, data, out, start=start, end=end, variables=resolved.values, title=title
+        board,
+        data,
+        out,
+        start=start,
+        end=end,
+        variables=resolved.values,
+        title=title,
+        events=events,
     )
+    if event_errors:
+        data.append(PanelData({"type": "annotations", "title": "annotations"}, [], event_errors))
     reports = tuple(PanelReport(d.type, d.title, len(d.series), tuple(d.errors)) for d in data)
     return SnapshotResult(out, width, height, start, end, reports)

@@ -1,4 +1,4 @@
-"""The state timeline (and status history) panel: runs of equal values as coloured bars."""
+"""The state timeline panel: runs of equal values as coloured bars, one row per series."""
 
 from __future__ import annotations
 
@@ -7,8 +7,10 @@ from datetime import datetime, timedelta
 
 from matplotlib.patches import Rectangle
 
+from arbqos_harness.snapshot.annotations import mark_events
 from arbqos_harness.snapshot.canvas import PanelArea, date_num, fit_text, time_axis
 from arbqos_harness.snapshot.model import Series
+from arbqos_harness.snapshot.overrides import resolve_fields
 from arbqos_harness.snapshot.theme import BG, series_color
 
 
@@ -41,6 +43,7 @@ def draw_state_timeline(area: PanelArea) -> None:
     rows_h = h - legend_px - 16
     ax = canvas.axes(x + label_w, y, w - label_w - 4, rows_h)
     time_axis(ax, start, end, w - label_w)
+    mark_events(ax, area.events)
     ax.set_ylim(len(series), 0)
     ax.set_yticks([])
     states: dict[str, str] = {}
@@ -48,7 +51,8 @@ def draw_state_timeline(area: PanelArea) -> None:
     # Without mappings or real thresholds every state would share one colour: colour by value.
     plain = not style.mappings and (not style.steps or style.template_thresholds)
     palette: dict[float, str] | None = {} if plain else None
-    for row, s in enumerate(series):
+    fields = resolve_fields(area.panel, series)
+    for row, (s, field) in enumerate(zip(series, fields, strict=True)):
         canvas.text(
             x + label_w - 6,
             y + (row + 0.5) * rows_h / len(series),
@@ -60,7 +64,7 @@ def draw_state_timeline(area: PanelArea) -> None:
         for seg_start, seg_end, value in segments(s):
             if value is None:
                 continue
-            text, color = style.display(value, end)
+            text, color = field.style.display(value, end)
             if palette is not None:
                 color = palette.setdefault(value, series_color(len(palette)))
             states.setdefault(text, color)

@@ -10,6 +10,7 @@ from typing import Any
 from matplotlib.colors import to_rgba
 from matplotlib.patches import Rectangle
 
+from arbqos_harness.snapshot.annotations import mark_events
 from arbqos_harness.snapshot.axes import (
     axis_margins,
     format_axis,
@@ -77,6 +78,7 @@ def draw_timeseries(area: PanelArea) -> None:
     if not groups:
         y_limits(ax, area.style, [], [])
     time_axis(ax, area.start, area.end, w)
+    mark_events(ax, area.events)
     ax.grid(True, color=GRID, linewidth=0.6)
     if legend.show and listed:
         _draw_legend(area, legend, listed, (x + 4, y + plot_h + 27, w - 8))

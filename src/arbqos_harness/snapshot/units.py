@@ -93,8 +93,9 @@ def _bytes(value: float, unit: str, decimals: int | None) -> str:
     return _scaled(value, steps, decimals) + ("" if abs(value) >= base else " B")
 
 
-def _time_ago(value: float, now: datetime | None) -> str:
-    ago = ((now or datetime.now(UTC)) - datetime.fromtimestamp(value, UTC)).total_seconds()
+def _time_ago(value_ms: float, now: datetime | None) -> str:
+    moment = datetime.fromtimestamp(value_ms / 1000, UTC)
+    ago = ((now or datetime.now(UTC)) - moment).total_seconds()
     return _duration(ago, 0) + " ago" if ago >= 0 else "in " + _duration(-ago, 0)
 
 
@@ -122,8 +123,8 @@ def format_value(
     if unit in _BOOL_NAMES:
         off, on = _BOOL_NAMES[unit]
         return on if value else off
-    if unit in ("dateTimeAsIso", "dateTimeAsSystem"):
-        return datetime.fromtimestamp(value, UTC).strftime("%Y-%m-%d %H:%M:%S")
+    if unit in ("dateTimeAsIso", "dateTimeAsSystem"):  # Grafana dates are in milliseconds
+        return datetime.fromtimestamp(value / 1000, UTC).strftime("%Y-%m-%d %H:%M:%S")
     if unit == "dateTimeFromNow":
         return _time_ago(value, now)
     if unit == "none":

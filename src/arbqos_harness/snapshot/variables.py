@@ -63,6 +63,16 @@ class Variables:
         return re.sub(r"\$\{(\w+)(?::(\w+))?\}|\[\[(\w+)\]\]|\$(\w+)", substitute, expr)
 
 
+def interpolate(text: str, values: Mapping[str, str]) -> str:
+    """Variables in a title or text (`$horizon`, `${horizon}`), values as they are."""
+
+    def one(match: re.Match[str]) -> str:
+        name = match.group(1) or match.group(2)
+        return values.get(name, match.group(0))
+
+    return re.sub(r"\$\{(\w+)(?::\w+)?\}|\$(\w+)", one, text)
+
+
 def resolve_variables(
     dashboard: Mapping[str, Any],
     *,

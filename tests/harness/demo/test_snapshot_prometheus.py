@@ -25,6 +25,7 @@ from arbqos_harness.snapshot import (
     render_snapshot,
     resolve_variables,
 )
+from arbqos_harness.snapshot.annotations import fetch_events
 
 pytestmark = pytest.mark.slow
 
@@ -62,6 +63,19 @@ FIXTURE: dict[str, Any] = {
     "uid": "fixture",
     "schemaVersion": 36,
     "time": {"from": "now-15m", "to": "now"},
+    "annotations": {
+        "list": [
+            {
+                "name": "Paused",
+                "enable": True,
+                "expr": "arb_orchestrator_paused == 1",
+                "iconColor": "red",
+                "titleFormat": "paused ({{job}})",
+                "step": "1s",
+            },
+            {"name": "Off", "enable": False, "expr": "sum(", "iconColor": "blue"},
+        ]
+    },
     "templating": {
         "list": [
             {"name": "datasource", "type": "datasource", "query": "prometheus"},
@@ -127,7 +141,7 @@ FIXTURE: dict[str, Any] = {
             ),
         ),
         _panel(
-            "gauge",
+            "stat",
             "Fill ratio",
             12,
             1,
@@ -135,21 +149,30 @@ FIXTURE: dict[str, Any] = {
             4,
             _target(
                 f"sum(rate(arb_stake_filled_usd_total{RATE}))"
-                f" / sum(rate(arb_stake_requested_usd_total{RATE}))"
+                f" / sum(rate(arb_stake_requested_usd_total{RATE}))",
+                "fill",
             ),
-            **_defaults(
-                unit="percentunit",
-                min=0,
-                max=1,
-                thresholds={
-                    "mode": "absolute",
-                    "steps": [
-                        {"color": "red", "value": None},
-                        {"color": "yellow", "value": 0.8},
-                        {"color": "green", "value": 0.9},
-                    ],
+            _target("vector(3)", "legs above cap", "B"),
+            options={"graphMode": "area", "colorMode": "value"},
+            fieldConfig={
+                "defaults": {
+                    "unit": "percentunit",
+                    "thresholds": {
+                        "mode": "absolute",
+                        "steps": [
+                            {"color": "red", "value": None},
+                            {"color": "yellow", "value": 0.8},
+                            {"color": "green", "value": 0.9},
+                        ],
+                    },
                 },
-            ),
+                "overrides": [
+                    {
+                        "matcher": {"id": "byFrameRefID", "options": "B"},
+                        "properties": [{"id": "unit", "value": "short"}],
+                    }
+                ],
+            },
         ),
         _panel(
             "state-timeline",
@@ -239,22 +262,49 @@ FIXTURE: dict[str, Any] = {
             **_defaults(unit="reqps"),
         ),
         _panel(
-            "bargauge",
+            "table",
             "Wallet balances",
             16,
             14,
             8,
             4,
-            _target("arb_wallet_balance_usd", "{{wallet}} {{token}}"),
-            **_defaults(
-                unit="currencyUSD",
-                min=0,
-                max=200,
-                thresholds={
-                    "mode": "absolute",
-                    "steps": [{"color": "red", "value": None}, {"color": "green", "value": 15}],
+            _target("arb_wallet_balance_usd", "") | {"instant": True, "format": "table"},
+            _target("arb_wallet_balance_usd * 0 + 1", "", "B") | {"instant": True},
+            transformations=[
+                {"id": "merge", "options": {}},
+                {
+                    "id": "filterFieldsByName",
+                    "options": {"include": {"names": ["wallet", "token", "Value #A", "Value #B"]}},
                 },
-            ),
+                {
+                    "id": "organize",
+                    "options": {"renameByName": {"Value #A": "balance", "Value #B": "ok"}},
+                },
+            ],
+            fieldConfig={
+                "defaults": {},
+                "overrides": [
+                    {
+                        "matcher": {"id": "byName", "options": "balance"},
+                        "properties": [{"id": "unit", "value": "currencyUSD"}],
+                    },
+                    {
+                        "matcher": {"id": "byName", "options": "ok"},
+                        "properties": [
+                            {
+                                "id": "mappings",
+                                "value": [
+                                    {
+                                        "type": "value",
+                                        "options": {"1": {"text": "fresh", "color": "green"}},
+                                    }
+                                ],
+                            },
+                            {"id": "custom.cellOptions", "value": {"type": "color-background"}},
+                        ],
+                    },
+                ],
+            },
         ),
         _panel(
             "stat", "Broken query", 16, 18, 8, 3, _target("sum(rate(arb_orders_submitted_total[")
@@ -373,7 +423,7 @@ def test_fixture_dashboard_renders_from_real_prometheus(prometheus: str, tmp_pat
     result = render_snapshot(path, prometheus, out, range_s=30, scrape_interval_s=1.0)
     elapsed = time.monotonic() - started
     assert out.stat().st_size > 50_000
-    assert (result.width_px, result.height_px) == (1800, 64 + 22 * 36 + 12)
+    assert (result.width_px, result.height_px) == (1800, 100 + 22 * 36 + 12)
     assert result.panel_count == 12  # 3 rows + 9 panels; the collapsed row hides its panel
     by_title = {p.title: p for p in result.panels}
     assert "hidden" not in by_title
@@ -381,7 +431,8 @@ def test_fixture_dashboard_renders_from_real_prometheus(prometheus: str, tmp_pat
     assert by_title["RPC up"].series == 3
     assert by_title["Stake requested vs filled (USD/s)"].series == 4  # hidden target skipped
     assert by_title["Accept time p95 by venue"].series == 2  # venue="$venue" became =~".*"
-    assert by_title["Wallet balances"].series == 2
+    assert by_title["Wallet balances"].series == 4  # two wallets, two instant queries
+    assert by_title["Fill ratio"].series == 2
     assert by_title["Prometheus: HTTP requests"].series >= 1
     assert len(result.errors) == 1 and result.errors[0].startswith("Broken query: A:")
     assert "parse error" in result.errors[0]
@@ -448,3 +499,24 @@ def test_series_keep_their_query_ref_id_for_overrides(prometheus: str, tmp_path:
         {"title": "o"}, [data], out, start=end - timedelta(seconds=20), end=end, variables={}
     )
     assert not data.errors and out.stat().st_size > 10_000
+
+
+def test_annotations_become_regions_from_real_prometheus(prometheus: str) -> None:
+    end = datetime.now(UTC)
+    start = end - timedelta(seconds=30)
+    with httpx.Client() as client:
+        prom = PromRange(prometheus, client)
+        variables = resolve_variables(
+            FIXTURE,
+            overrides={},
+            step_s=1.0,
+            range_s=30.0,
+            scrape_interval_s=1.0,
+            rate_interval=None,
+        )
+        events, errors = fetch_events(FIXTURE, prom, variables, start, end, 1.0)
+    assert errors == []  # the broken annotation is disabled
+    assert events, "the feeder pauses after 3.5 s"
+    assert {e.title for e in events} == {"paused (arb)"}
+    assert all(e.color == "#F2495C" and e.end >= e.start for e in events)
+    assert max(e.end for e in events) >= end - timedelta(seconds=3)
