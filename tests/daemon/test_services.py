@@ -49,6 +49,7 @@ def config_dir(tmp_path: Path, write_config: Callable[..., Path]) -> Path:
             "heartbeat": {
                 "interval_s": 1.0,
                 "probe_timeout_s": 0.3,
+                "retry_interval_s": 0.3,
                 "metrics_port": free_port(),
                 "log_path": str(tmp_path / "heartbeat.log"),
             },

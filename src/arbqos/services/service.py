@@ -19,6 +19,7 @@ from arbqos.notify import (
     WatchdogTracker,
 )
 from arbqos.registry import ChainHealth, RuntimeRegistry, WalletBalance
+from arbqos.registry.freshness import StaleLimits
 from arbqos.sdk import Route, url_for
 from arbqos.services.alerts import AlertIntake, AlertResult
 from arbqos.services.announce import Announcer
@@ -104,7 +105,13 @@ class ControlService:
         except BaseException:
             opened.close()
             raise
-        runtime = RuntimeRegistry(registry, config_hash=config_hash, config_sources=config_sources)
+        runtime = RuntimeRegistry(
+            registry,
+            config_hash=config_hash,
+            config_sources=config_sources,
+            clock=clock,
+            limits=StaleLimits.of(config),
+        )
         event_log = None
         if alert_log_path is not None:
             event_log = EventLog(alert_log_path, clock, config_hash=config_hash)
