@@ -61,9 +61,10 @@ class _Subscriber:
 
 
 class ChangeDispatcher:
-    """Runs the subscribed callbacks on one thread, in order, one change at a time.
+    """Logs each change and runs the subscribed callbacks on one thread, in order.
 
-    `publish()` only queues, so the guard's hot path never waits on a callback. A plain
+    `publish()` only queues, so the guard's hot path never waits on a callback or on the
+    log's I/O (the record says when it was logged; the change carries its own time). A plain
     callback runs on the dispatcher thread; an `async def` one is scheduled on the event loop
     that was running when it subscribed. A callback that raises is logged and never stops
     the others.
@@ -129,6 +130,8 @@ class ChangeDispatcher:
 
     def _run(self) -> None:
         while (change := self._queue.get()) is not None:
+            log = logger.info if change.allowed else logger.warning
+            log("%s", change, extra={"allowed": change.allowed, "cause": str(change.cause)})
             with self._lock:
                 chosen = [s for s in self._subscribers if s.allowed == change.allowed]
             for subscriber in chosen:

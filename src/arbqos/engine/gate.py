@@ -132,10 +132,7 @@ class TradingGate:
         if now_open == self._open:
             return
         self._open = now_open
-        change = TradingChange(now_open, cause, reasons, detail, self._clock.now_utc())
-        log = logger.info if now_open else logger.warning
-        log("%s", change, extra={"allowed": now_open, "cause": str(cause)})
-        self._publish(change)
+        self._publish(TradingChange(now_open, cause, reasons, detail, self._clock.now_utc()))
 
 
 class PauseRequests(Protocol):

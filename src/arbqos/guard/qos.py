@@ -150,5 +150,5 @@ class QosGuard:
 
     def _trip(self, reason: str, detail: str) -> None:
         self.requests_sent += 1
+        self._sink.request_pause(reason, detail)  # first: the pause before the log's I/O
         logger.warning("guard breach %s: %s", reason, detail, extra={"reason": reason})
-        self._sink.request_pause(reason, detail)
