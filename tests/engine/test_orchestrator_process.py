@@ -140,6 +140,26 @@ def test_a_stopped_orchestrator_stops_trading_within_two_polls(
     assert time.monotonic() - stopped_at < 10
 
 
+def test_no_leg_after_the_breach_with_the_orchestrator_stopped_even_failing_open(
+    orchestrator: Orchestrator,
+) -> None:
+    """With `client_fail_closed: false` a dead orchestrator lets the engine trade; the guard's
+    latch still stops it at the breaching leg, with nobody to acknowledge the pause."""
+    overrides = orchestrator.overrides(*QOS, "orchestrator.client_fail_closed=false")
+    with connect(REPO_ROOT / "config", env=ENV, overrides=overrides) as qos:
+        changes = Changes().listen(qos)
+        orchestrator.stop()
+        assert changes.paused.wait(1) is False  # failing open: no pause to hear
+        b = burst(qos, after_s=6 * qos.config.orchestrator.client_cache_s)
+        assert changes.paused.wait(1)
+        requests = qos.guard_requests
+    assert b.breach_leg == MIN_ORDERS
+    assert (b.allowed_after, b.asked_after > 10_000) == (0, True)
+    assert requests == (1, 0)
+    (pause,) = changes.seen
+    assert pause.cause == ChangeCause.GUARD
+
+
 def test_a_breach_while_the_orchestrator_is_down_holds_until_it_knows(
     orchestrator: Orchestrator,
 ) -> None:

@@ -144,6 +144,7 @@ def connect(
         if serve_metrics:
             parts.exporter = qos.exporter = _serve(registry, config, env)
         _start(watcher, config, strict=strict)
+        dispatcher.wait_idle(1.0)  # what happened at start is the state, not news for callbacks
     except BaseException:
         qos.close()
         raise
