@@ -55,7 +55,7 @@ def connect(
     orchestrator's registry, fed by the balance watcher) unless a fixed `bank` in USD is
     given; `/metrics` on `alerting.engine_target` unless `serve_metrics` is False.
 
-    It waits up to `orchestrator.client_timeout_s` for the first status answer and bank read.
+    It waits for the first status answer and bank read, at most `client_timeout_s` + 1 s.
     Without an answer, `trading_allowed()` stays False until one comes and the reason is
     logged; with `strict=True` it raises instead.
 
