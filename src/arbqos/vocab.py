@@ -118,6 +118,7 @@ class AlertName(StrEnum):
     HEARTBEAT_STALE = "ArbHeartbeatStale"
     WALLET_BALANCE_LOW = "ArbWalletBalanceLow"
     STAKE_CAP_EXCEEDED = "ArbStakeCapExceeded"
+    STAKE_CAP_UNCHECKED = "ArbStakeCapUnchecked"
     CONFIG_DRIFT = "ArbConfigDrift"
     WATCHDOG = "ArbWatchdog"
     PROBE_FAILED = "ArbProbeFailed"

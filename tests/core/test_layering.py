@@ -11,6 +11,7 @@ PRODUCT_MODULES = (
     "arbqos.services",
     "arbqos.probes",
     "arbqos.generators",
+    "arbqos.engine",
     "arbqos.instrument",
     "arbqos.guard",
     "arbqos.sdk",

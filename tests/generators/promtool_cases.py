@@ -273,6 +273,34 @@ class CaseBuilder:
             ),
         ]
 
+    def stake_unchecked_cases(self, interval: float) -> list[Case]:
+        """ArbStakeCapUnchecked: one leg sent without a known bank fires; checked legs do not."""
+        _, at, steps = self._qos_timeline(interval, 0)
+        one_leg = cumulative([0] * 4 + [1] + [0] * (steps - 5))
+        name = "ArbStakeCapUnchecked"
+
+        def legs(unchecked: str) -> list[dict[str, str]]:
+            return [
+                series("arb_orders_submitted_total", {"venue": "sx", **ENGINE}, one_leg),
+                series("arb_stake_unchecked_total", {"venue": "sx", **ENGINE}, unchecked),
+                series("arb_stake_unchecked_total", {"venue": "azuro", **ENGINE}, f"0x{steps}"),
+            ]
+
+        return [
+            Case(
+                "one leg sent without a known bank fires",
+                interval,
+                legs(one_leg),
+                [Check(at, name, [self.expect(name, {"venue": "sx"}, 1)])],
+            ),
+            Case(
+                "legs checked against a bank are silent",
+                interval,
+                legs(f"0x{steps}"),
+                [Check(at, name)],
+            ),
+        ]
+
     # Infrastructure --------------------------------------------------------------------
 
     def _level_cases(
@@ -603,7 +631,8 @@ def build_test_files(cfg: ArbqosConfig, rules_path: str) -> dict[str, str]:
             qos_step,
             b.fill_ratio_cases(qos_step)
             + b.accept_time_cases(qos_step)
-            + b.stake_cap_cases(qos_step),
+            + b.stake_cap_cases(qos_step)
+            + b.stake_unchecked_cases(qos_step),
         ),
         "pause_test.yaml": (
             pause_step,

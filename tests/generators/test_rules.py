@@ -33,6 +33,7 @@ SECOND_ROUND_ALERTS = {
     "ArbPrometheusNotifyFailing": None,
     "ArbAlertmanagerNotifyFailing": None,
     "ArbRuleEvaluationFailing": None,
+    "ArbStakeCapUnchecked": None,
 }
 RECORD_NAME = re.compile(r"^[a-z_]+:arb_[a-z0-9_]+:[a-z0-9_]+$")
 

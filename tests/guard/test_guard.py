@@ -169,3 +169,21 @@ def test_an_event_waits_while_another_thread_holds_the_mutex() -> None:
         window.lock.put(True)
     thread.join(timeout=5)
     assert not thread.is_alive() and list(window.submits) == [1.0]
+
+
+def test_advance_finds_a_breach_made_by_time_alone() -> None:
+    """Good results leaving the window lower the ratio: `advance` trips without a new event."""
+    sink = Recorder()
+    config = CFG.model_copy(
+        update={"qos_window_s": 10, "min_orders_in_window": 2, "fill_ratio_min": 0.5}
+    )
+    guard = QosGuard(config, sink)
+    for t, filled in ((0.0, 10.0), (0.0, 10.0), (5.0, 0.0), (5.0, 0.0)):
+        guard.on_submit("sx", t)
+        guard.on_result("sx", t, 10.0, filled, 1.0 if filled else None)
+    assert sink.requests == []  # 20 of 40 USD filled, no breach
+    guard.advance(9.9)
+    assert sink.requests == []
+    guard.advance(10.0)  # the filled legs leave the window: 0 of 20 USD filled
+    assert [r for r, _ in sink.requests] == [AlertName.FILL_RATIO_LOW]
+    assert guard.stats("sx").submitted == 2

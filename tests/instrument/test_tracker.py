@@ -130,6 +130,42 @@ def test_bank_from_a_callable_and_unknown_bank(
     assert value(registry, "arb_stake_fraction_of_bank_count", venue="sx") == 0
     tracker.submit("sx", "live", 10.0, 0.5)
     assert value(registry, "arb_stake_fraction_of_bank_sum", venue="sx") == pytest.approx(0.025)
+    assert value(registry, "arb_stake_unchecked_total", venue="sx") == 1
+
+
+def test_legs_without_a_bank_are_counted_unchecked_and_the_bank_is_exported(
+    registry: CollectorRegistry, config: ArbqosConfig, fake_clock: FakeClock
+) -> None:
+    tracker = ExecutionTracker(registry, config, clock=fake_clock)
+    assert (value(registry, "arb_engine_bank_known"), value(registry, "arb_engine_bank_usd")) == (
+        0,
+        0,
+    )
+    tracker.submit("sx", "live", 10.0, 0.5)
+    tracker.submit("sx", "pregame", 10.0, 0.5)
+    assert value(registry, "arb_stake_unchecked_total", venue="sx") == 2
+    assert value(registry, "arb_stake_unchecked_total", venue="azuro") == 0
+    tracker.set_bank(800.0)
+    tracker.submit("sx", "live", 10.0, 0.5)
+    assert value(registry, "arb_stake_unchecked_total", venue="sx") == 2
+    assert value(registry, "arb_stake_fraction_of_bank_count", venue="sx") == 1
+    assert (value(registry, "arb_engine_bank_known"), value(registry, "arb_engine_bank_usd")) == (
+        1,
+        800,
+    )
+    tracker.set_bank(0.0)
+    assert tracker.bank is None and value(registry, "arb_engine_bank_known") == 0
+
+
+def test_a_failing_bank_provider_reads_as_unknown_at_scrape(
+    registry: CollectorRegistry, config: ArbqosConfig, fake_clock: FakeClock
+) -> None:
+    def broken() -> float | None:
+        raise RuntimeError("no bank")
+
+    tracker = ExecutionTracker(registry, config, clock=fake_clock, bank=broken)
+    assert tracker.bank is None
+    assert value(registry, "arb_engine_bank_known") == 0
 
 
 async def test_bank_refreshed_from_the_runtime_registry(

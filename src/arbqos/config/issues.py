@@ -133,7 +133,20 @@ def cross_section_issues(config: ArbqosConfig, origins: Mapping[str, str]) -> li
         *_disabled_chains(config, origins),
         *_ports(config, origins),
         *_watchdog_timeout(config, origins),
+        *_bank_max_age(config, origins),
     ]
+
+
+def _bank_max_age(config: ArbqosConfig, origins: Mapping[str, str]) -> list[ConfigIssue]:
+    max_age, poll = config.risk.bank_max_age_s, config.balance_watcher.poll_interval_s
+    if max_age >= 2 * poll:
+        return []
+    path = "risk.bank_max_age_s"
+    message = (
+        f"must be at least twice balance_watcher.poll_interval_s ({poll:g} s), or the engine "
+        "forgets the bank between two polls and stops checking stakes against the cap"
+    )
+    return [ConfigIssue(origin_of(path, origins), path, max_age, message)]
 
 
 def _watchdog_timeout(config: ArbqosConfig, origins: Mapping[str, str]) -> list[ConfigIssue]:

@@ -133,6 +133,8 @@ class RiskConfig(Section):
     """Hysteresis: a low wallet counts as recovered above floor + margin, USD."""
     bank_source: BankSource = "onchain"
     """Where balances are read: onchain (ERC-20 balanceOf) or static (static_balance)."""
+    bank_max_age_s: PositiveSeconds = 900.0
+    """The engine checks stakes against a wallet balance read at most this long ago, seconds."""
     wallets: dict[Venue, WalletConfig] = Field(default_factory=_default_wallets)
     """One wallet per venue, keyed sx and azuro; both are required."""
     auto_bridge: Literal[False] | None = None

@@ -1,5 +1,6 @@
 """Rules that fire when the other rules go blind: engine series gone, threshold bucket gone,
-rules rendered from another config, orchestrator unreachable.
+legs the stake cap could not check, rules rendered from another config, orchestrator
+unreachable.
 
 Design choices an operator should know:
 
@@ -10,6 +11,11 @@ Design choices an operator should know:
 - A healthy idle engine exports every execution series at 0 (the tracker pre-creates each
   venue's children), so `cause="series_absent"` only fires when a series really vanished,
   while the engine's target is up (a down target is `cause="target_down"`, one alert per cause).
+- `ArbStakeCapUnchecked` counts the legs the engine sent while it knew no bank
+  (`arb_stake_unchecked_total`): ArbStakeCapExceeded reads `arb_stake_fraction_of_bank`, which
+  such a leg never reaches. Like the stake cap it has no `for` and looks back
+  `exec.qos_window_s`: one unchecked leg is one event, reported for as long as the stake cap
+  would have reported a leg above it.
 - Absence rules need Prometheus to have scraped something (`count(up) > 0`), so a fresh
   Prometheus with no data raises nothing.
 - The rule file records `arb_rules_info{config_hash}`: the hash of the config it was rendered
@@ -22,7 +28,7 @@ from __future__ import annotations
 
 from arbqos.config import ArbqosConfig, config_hash
 from arbqos.generators.alerts import Rule, alert
-from arbqos.generators.promql import bucket, count, duration, number
+from arbqos.generators.promql import bucket, count, counter, duration, increase_by, number
 from arbqos.metrics.definitions import VENUES, format_le
 from arbqos.vocab import AlertName, Service, Severity
 
@@ -33,6 +39,7 @@ ENGINE_SERIES: tuple[str, ...] = (
     "arb_stake_resolved_usd_total",
     count("arb_accept_time_seconds"),
     count("arb_stake_fraction_of_bank"),
+    "arb_stake_unchecked_total",
 )
 """Execution series the QoS rules read, per venue; each one vanishing is an alert."""
 SCRAPED_ANYTHING = "count(up) > 0"
@@ -150,6 +157,28 @@ def threshold_bucket_rules(cfg: ArbqosConfig) -> list[Rule]:
     return rules
 
 
+def stake_unchecked_rule(cfg: ArbqosConfig) -> Rule:
+    """ArbStakeCapUnchecked: legs sent while the engine knew no bank (the stake cap is blind)."""
+    window = duration(cfg.exec.qos_window_s)
+    risk = cfg.risk
+    return alert(
+        AlertName.STAKE_CAP_UNCHECKED,
+        f"{increase_by('venue', counter('arb_stake_unchecked_total'), window)} > 0",
+        severity=Severity.WARNING,
+        for_s=0,
+        pause=False,
+        summary="{{ $labels.venue }} legs sent without a known bank: stake cap not checked",
+        description=(
+            '{{ printf "%.0f" $value }} leg(s) on {{ $labels.venue }} in the last '
+            f"{window} were sent while the engine knew no bank, so ArbStakeCapExceeded could "
+            f"not check them against risk.stake_pct_cap {number(risk.stake_pct_cap)}. "
+            "Unless given a bank, the engine sums the registry's wallet balances, each read at "
+            f"most risk.bank_max_age_s ({number(risk.bank_max_age_s)} s) ago: check the "
+            "balance watcher and the engine's arb_engine_bank_known."
+        ),
+    )
+
+
 def rules_drift_rule(cfg: ArbqosConfig) -> Rule:
     """ArbConfigDrift{cause="rules"}: a service runs a config the rules were not rendered from."""
     rendered = config_hash(cfg)
@@ -193,6 +222,7 @@ def build_blindspot_alerts(cfg: ArbqosConfig) -> list[Rule]:
     return [
         *engine_absent_rules(cfg),
         *threshold_bucket_rules(cfg),
+        stake_unchecked_rule(cfg),
         rules_drift_rule(cfg),
         *orchestrator_down_rules(cfg),
     ]

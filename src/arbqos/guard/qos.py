@@ -112,6 +112,21 @@ class QosGuard:
         finally:
             lock.put(True)
 
+    def advance(self, now: float) -> None:
+        """Evict every venue's window to `now` and apply the rules (may request a pause).
+
+        Time passing alone can breach (good results leaving the window); call this on a
+        timer so such a breach stops trading before the next leg, not at it. Computes no
+        statistics, so the trading thread waits on the mutex only for the evictions.
+        """
+        lock = self._lock
+        lock.get()
+        try:
+            for w in self._windows.values():
+                w.evict(now)
+        finally:
+            lock.put(True)
+
     def stats(self, venue: str) -> WindowStats:
         """Return the statistics as of the venue's last event (or `evaluate`), changing nothing."""
         w = self.bind(venue)
@@ -135,5 +150,5 @@ class QosGuard:
 
     def _trip(self, reason: str, detail: str) -> None:
         self.requests_sent += 1
+        self._sink.request_pause(reason, detail)  # first: the pause before the log's I/O
         logger.warning("guard breach %s: %s", reason, detail, extra={"reason": reason})
-        self._sink.request_pause(reason, detail)

@@ -38,8 +38,11 @@ EXECUTION_METRICS: tuple[str, ...] = (
     "arb_bets_voided_total",
     "arb_bets_settled_total",
     "arb_stake_fraction_of_bank",
+    "arb_stake_unchecked_total",
     "arb_venue_request_duration_seconds",
     "arb_venue_request_errors_total",
+    "arb_engine_bank_usd",
+    "arb_engine_bank_known",
 )
 
 
@@ -67,6 +70,7 @@ class Lane:
         "results",
         "slippage",
         "submitted",
+        "unchecked",
         "venue",
     )
 
@@ -84,6 +88,7 @@ class Lane:
         self.quote_to_fill = metrics["arb_quote_to_fill_seconds"].labels(venue)
         self.slippage = metrics["arb_quote_to_fill_slippage_bps"].labels(venue)
         self.fraction = metrics["arb_stake_fraction_of_bank"].labels(venue)
+        self.unchecked = metrics["arb_stake_unchecked_total"].labels(venue)
         self.guard: Any = None
         self.mono: Callable[[], float] = _unset_clock
 

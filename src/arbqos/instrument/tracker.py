@@ -204,9 +204,27 @@ class ExecutionTracker:
             self._bank_fn = bank
         else:
             self.set_bank(bank)
+        metrics = self._metrics.metrics
+        metrics["arb_engine_bank_usd"].set_function(lambda: self.bank or 0.0)
+        metrics["arb_engine_bank_known"].set_function(lambda: 1.0 if self.bank else 0.0)
+
+    @property
+    def bank(self) -> float | None:
+        """The bank (USD) stake fractions divide by now; None when unknown (stakes unchecked)."""
+        if self._bank_fn is None:
+            return self._bank
+        try:
+            value = self._bank_fn()
+        except Exception:  # a scrape must not fail because the engine's provider did
+            return None
+        return value if value and value > 0 else None
 
     def set_bank(self, bank_usd_value: float | None) -> None:
-        """Set the bank (USD) that stake fractions divide by; None or <= 0 skips the fraction."""
+        """Set the bank (USD) that stake fractions divide by; None or <= 0 means unknown.
+
+        While the bank is unknown, each leg counts in `arb_stake_unchecked_total` instead of
+        `arb_stake_fraction_of_bank`, and `arb_engine_bank_known` is 0.
+        """
         self._bank_fn = None
         self._bank = bank_usd_value if bank_usd_value and bank_usd_value > 0 else None
 
@@ -251,6 +269,8 @@ class ExecutionTracker:
         bank = self._bank if self._bank_fn is None else self._bank_fn()
         if bank:
             lane.fraction.observe(stake_usd / bank)
+        else:  # the stake cap cannot be checked: count it, so that an alert can say so
+            lane.unchecked.inc()
         guard = lane.guard
         if guard is not None:
             guard.add_submit(now)

@@ -88,6 +88,25 @@ METRICS: dict[str, MetricSpec] = {
             "venue",
         ),
         _spec(
+            "arb_stake_unchecked_total",
+            "counter",
+            "Legs submitted while the engine knew no bank, so their stake was not checked "
+            "against risk.stake_pct_cap (arb_stake_fraction_of_bank did not see them).",
+            "venue",
+        ),
+        _spec(
+            "arb_engine_bank_usd",
+            "gauge",
+            "The bank the engine divides each leg's stake by, USD; 0 while no bank is known.",
+        ),
+        _spec(
+            "arb_engine_bank_known",
+            "gauge",
+            "1 while the engine knows the bank, so each stake is checked against "
+            "risk.stake_pct_cap; 0 while it does not (a wallet's balance missing from the "
+            "registry or older than risk.bank_max_age_s).",
+        ),
+        _spec(
             "arb_venue_request_duration_seconds",
             "histogram",
             "Venue API and RPC call latency.",

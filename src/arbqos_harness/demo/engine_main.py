@@ -1,10 +1,12 @@
 """`python -m arbqos_harness.demo.engine_main`: the simulated arb engine as its own process.
 
-Every leg goes through the real instrumentation (`ExecutionTracker`, served on
-`alerting.engine_target`) and the QoS guard, whose breaches reach the orchestrator as
-`source="guard"` pauses with the pause token (`ARBQOS_PAUSE_TOKEN_FILE`). The engine asks the
-orchestrator before every leg and stops sending while paused. Every half second it writes
-its counters and the guard's window statistics to `--status-file` (JSON).
+It wires arbqos exactly as the README's "Instrumenting the engine" says: one
+`arbqos.engine.connect()` (config layers, pause token from `ARBQOS_PAUSE_TOKEN_FILE`, QoS
+guard, status poller, bank from the orchestrator's registry, `/metrics` on
+`alerting.engine_target`), `trading_allowed()` before every leg, every leg through
+`qos.tracker`, and `on_pause` / `on_resume` callbacks. Every half second it writes its
+counters, the guard's window statistics, the bank and the transitions heard to
+`--status-file` (JSON).
 
 Run alone: `python -m arbqos_harness.demo.engine_main --config-dir C --sx-url U --azuro-url U`.
 """
@@ -19,34 +21,24 @@ import logging
 import os
 import signal
 import sys
-import time
 from collections.abc import Mapping
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-import httpx
-from prometheus_client import CollectorRegistry
-
 from arbqos.clock import SystemClock, format_ts
-from arbqos.config import ArbqosConfig, ConfigManager
-from arbqos.errors import ConfigError
-from arbqos.guard import PauseNotifier, QosGuard
-from arbqos.instrument import ExecutionTracker, start_exporter
+from arbqos.config import ArbqosConfig
+from arbqos.engine import EngineQos, TradingChange, connect
+from arbqos.errors import ArbqosError
 from arbqos.log import configure_logging
 from arbqos.metrics.definitions import VENUES
-from arbqos.probes.report import read_pause_token
-from arbqos.registry.remote import RemoteRegistryError, RemoteRuntimeRegistry
-from arbqos.sdk import AsyncOrchestratorClient
 from arbqos.vocab import Venue
-from arbqos_harness.demo.promstack import split_listen
 from arbqos_harness.sim.engine import ArbEngine, EngineSettings
 from arbqos_harness.sim.tracking import TrackerObserver
 
 logger = logging.getLogger(__name__)
 
 STATUS_EVERY_S = 0.5
-BANK_EVERY_S = 5.0
 PAUSE_CHANGES_KEPT = 20
 
 
@@ -97,52 +89,49 @@ def engine_settings(args: argparse.Namespace, config: ArbqosConfig) -> EngineSet
 
 
 def main(argv: list[str] | None = None, env: Mapping[str, str] | None = None) -> int:
-    """Run the engine until SIGTERM/SIGINT; exit 2 on bad config or token file."""
+    """Run the engine until SIGTERM/SIGINT; exit 2 on bad config or token, 1 on a taken port."""
     args = build_parser().parse_args(argv)
     environ = os.environ if env is None else env
     configure_logging()
-    registry = CollectorRegistry()
     try:
-        manager = ConfigManager.load(
-            args.config_dir, env=environ, overrides=(), service="engine", registry=registry
-        )
-        token = read_pause_token(environ)
-        settings = engine_settings(args, manager.config)
-    except (ConfigError, ValueError) as err:
+        qos = connect(args.config_dir, env=environ)
+    except ArbqosError as err:
         print(f"arbqos engine: {err}", file=sys.stderr)
-        return 2
-    return asyncio.run(
-        _run(manager.config, registry, settings, token, args.status_file, args.start_delay_s)
-    )
+        return int(err.exit_code)
+    with qos:
+        try:
+            settings = engine_settings(args, qos.config)
+        except ValueError as err:
+            print(f"arbqos engine: {err}", file=sys.stderr)
+            return 2
+        return asyncio.run(_run(qos, settings, args.status_file, args.start_delay_s))
 
 
 async def _run(
-    config: ArbqosConfig,
-    registry: CollectorRegistry,
+    qos: EngineQos,
     settings: EngineSettings,
-    token: str | None,
     status_file: Path | None,
     start_delay_s: float = 0.0,
 ) -> int:
-    host, port = split_listen(config.alerting.engine_target)
-    notifier = PauseNotifier(
-        config.endpoints.orchestrator_url,
-        token=token,
-        source="guard",
-        timeout_s=config.orchestrator.client_timeout_s,
-    )
-    guard = QosGuard(config.exec, notifier) if config.exec.guard_enabled else None
-    tracker = ExecutionTracker(registry, config, clock=SystemClock(), guard=guard)
-    try:
-        exporter = start_exporter(registry, port=port, host=host)
-    except OSError as err:
-        notifier.close(0)
-        print(f"arbqos engine: cannot serve /metrics on {host}:{port}: {err}", file=sys.stderr)
-        return 1
-    client = AsyncOrchestratorClient.from_config(config)
     engine = ArbEngine(
-        settings, trading_allowed=client.trading_allowed, observer=TrackerObserver(tracker)
+        settings, trading_allowed=qos.trading_allowed, observer=TrackerObserver(qos.tracker)
     )
+    heard: list[dict[str, Any]] = []
+
+    async def on_change(change: TradingChange) -> None:
+        # A taker has no resting orders; a maker would cancel them here (see the README).
+        heard.append(
+            {
+                "ts": format_ts(change.at),
+                "allowed": change.allowed,
+                "cause": str(change.cause),
+                "reasons": list(change.reasons),
+            }
+        )
+        del heard[:-PAUSE_CHANGES_KEPT]
+
+    qos.on_pause(on_change)
+    qos.on_resume(on_change)
     loop = asyncio.get_running_loop()
     stopping = asyncio.Event()
 
@@ -152,59 +141,45 @@ async def _run(
 
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, terminate)
-    async with httpx.AsyncClient() as http:
-        remote = RemoteRuntimeRegistry(config.endpoints.orchestrator_url, http, timeout_s=2.0)
-        reporter = asyncio.create_task(_report(engine, guard, tracker, remote, status_file))
-        logger.info(
-            "engine started",
-            extra={"metrics_url": exporter.url, "rate": settings.opportunities_per_s},
-        )
-        try:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stopping.wait(), timeout=start_delay_s)
-            stats = await engine.run()
-        finally:
-            reporter.cancel()
-            await asyncio.gather(reporter, return_exceptions=True)
-            for sig in (signal.SIGTERM, signal.SIGINT):
-                loop.remove_signal_handler(sig)
-            await client.aclose()
-            notifier.close()
-            exporter.close()
+    reporter = asyncio.create_task(_report(engine, qos, heard, status_file))
+    logger.info(
+        "engine started",
+        extra={
+            "metrics_url": qos.exporter.url if qos.exporter else None,
+            "rate": settings.opportunities_per_s,
+        },
+    )
+    try:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stopping.wait(), timeout=start_delay_s)
+        stats = await engine.run()
+    finally:
+        reporter.cancel()
+        await asyncio.gather(reporter, return_exceptions=True)
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(sig)
     logger.info("engine stopped", extra={"stats": stats.to_json()})
     return 0
 
 
 async def _report(
-    engine: ArbEngine,
-    guard: QosGuard | None,
-    tracker: ExecutionTracker,
-    remote: RemoteRuntimeRegistry,
-    status_file: Path | None,
+    engine: ArbEngine, qos: EngineQos, heard: list[dict[str, Any]], status_file: Path | None
 ) -> None:
-    """Evaluate the guard on the clock (evictions), refresh the bank, write the status file."""
-    bank: float | None = None
-    next_bank = 0.0
+    """Write the engine's counters, the guard's windows and the bank to the status file."""
     while True:
-        now = time.monotonic()
-        windows = {v: asdict(guard.evaluate(v, now)) for v in VENUES} if guard else {}
-        if now >= next_bank:
-            next_bank = now + BANK_EVERY_S
-            try:
-                bank = await tracker.refresh_bank(remote)
-            except RemoteRegistryError as err:
-                logger.debug("bank not refreshed: %s", err)
         if status_file is not None:
-            stats = engine.stats
-            allowed = stats.pause_changes[-1][1] if stats.pause_changes else None
-            counters = stats.to_json()
+            guard, now = qos.guard, qos.tracker.monotonic()
+            windows = {v: asdict(guard.evaluate(v, now)) for v in VENUES} if guard else {}
+            counters = engine.stats.to_json()
             counters["pause_changes"] = counters["pause_changes"][-PAUSE_CHANGES_KEPT:]
             body: dict[str, Any] = {
                 "ts": format_ts(SystemClock().now_utc()),
                 "pid": os.getpid(),
-                "trading_allowed": allowed,
+                "trading_allowed": qos.trading_allowed(),
+                "why_not": qos.why_not(),
                 "inflight": engine.inflight,
-                "bank_usd": bank,
+                "bank_usd": qos.bank,
+                "changes": list(heard),
                 "engine": counters,
                 "guard": windows,
             }

@@ -3,10 +3,10 @@
 Each opportunity quotes an SX market and the matching Azuro condition, then sends two legs
 (SX `POST /orders/fill/v2`, Azuro `POST /bet/orders/ordinar` polled until final). Before
 every leg it asks `trading_allowed()` (sync or async; an exception counts as "not allowed";
-prefer `AsyncOrchestratorClient.trading_allowed`, a sync call blocks the event loop).
-Every leg, settlement and venue call goes to an `EngineObserver`.
+`EngineQos.trading_allowed` from `arbqos.engine.connect()` does no I/O, so it never blocks
+the event loop). Every leg, settlement and venue call goes to an `EngineObserver`.
 
->>> engine = ArbEngine(settings, trading_allowed=client.trading_allowed, observer=obs)
+>>> engine = ArbEngine(settings, trading_allowed=qos.trading_allowed, observer=obs)
 >>> stats = await engine.run(duration_s=60)   # or run() in a task and call engine.stop()
 """
 

@@ -13,8 +13,10 @@ class TrackerObserver:
 
     The engine and the tracker must share one clock: leg times are its monotonic seconds.
 
-    >>> tracker = ExecutionTracker(registry, config, bank=2_000.0, guard=guard)
-    >>> engine = ArbEngine(settings, trading_allowed=allowed, observer=TrackerObserver(tracker))
+    >>> qos = arbqos.engine.connect(config_dir, env=os.environ)
+    >>> engine = ArbEngine(
+    ...     settings, trading_allowed=qos.trading_allowed, observer=TrackerObserver(qos.tracker)
+    ... )
     """
 
     def __init__(self, tracker: ExecutionTracker) -> None:
