@@ -168,18 +168,20 @@ class ArbEngine:
         self._stop.set()
 
     @property
+    def pairs(self) -> list[Pair]:
+        """The market pairs found by `prepare()` (empty before)."""
+        return list(self._pairs)
+
+    @property
     def inflight(self) -> int:
         """Legs sent and not final yet."""
         return self._inflight
 
     async def run(self, duration_s: float | None = None) -> EngineStats:
         """Trade until `stop()` or `duration_s` (engine clock) elapses; return the stats."""
-        http = self._http or httpx.AsyncClient(timeout=self.settings.request_timeout_s)
-        self._http = http
         settle_task: asyncio.Task[None] | None = None
         try:
-            self._pairs = await self._discover()
-            if not self._pairs:
+            if not await self.prepare():
                 return self.stats
             settle_task = asyncio.create_task(self._settlement_loop())
             period = 1.0 / self.settings.opportunities_per_s
@@ -189,18 +191,29 @@ class ArbEngine:
                 now = self._clock.monotonic()
                 if duration_s is not None and now - start >= duration_s:
                     break
-                await self._tick()
+                await self.tick()
                 next_at += period
                 await self._sleep_or_stop(next_at - self._clock.monotonic())
         finally:
-            await self._drain()
+            await self.drain()
             if settle_task is not None:
                 settle_task.cancel()
                 await asyncio.gather(settle_task, return_exceptions=True)
-            if self._owns_http:
-                await http.aclose()
-                self._http = None
+            await self.close()
         return self.stats
+
+    async def prepare(self) -> bool:
+        """Open the HTTP client and pair the venues' markets; False when stopped before."""
+        if self._http is None:
+            self._http = httpx.AsyncClient(timeout=self.settings.request_timeout_s)
+        self._pairs = await self._discover()
+        return bool(self._pairs)
+
+    async def close(self) -> None:
+        """Close the HTTP client if the engine opened it."""
+        if self._owns_http and self._http is not None:
+            await self._http.aclose()
+            self._http = None
 
     async def _sleep_or_stop(self, seconds: float) -> None:
         if seconds <= 0:
@@ -212,7 +225,8 @@ class ArbEngine:
         for pending in (sleeper, stopper):
             pending.cancel()
 
-    async def _drain(self) -> None:
+    async def drain(self) -> None:
+        """Wait for in-flight opportunities (at most `shutdown_grace_s`), then cancel them."""
         if not self._tasks:
             return
         _, pending = await asyncio.wait(set(self._tasks), timeout=self.settings.shutdown_grace_s)
@@ -262,7 +276,8 @@ class ArbEngine:
             logger.info("trading %s", "allowed" if allowed else "paused")
         return allowed
 
-    async def _tick(self) -> None:
+    async def tick(self) -> None:
+        """Take one opportunity now if trading is allowed and a pair of legs fits."""
         if not await self.trading_allowed():
             self.stats.skipped_paused += 1
             return
@@ -362,19 +377,7 @@ class ArbEngine:
         self.observer.leg_result(leg, result)
 
     async def _sx_leg(self, pair: Pair, quote: Quote, stake: float, salt: str) -> None:
-        assert self._http is not None
-        desired = int(quote.sx_prob * SX_ODDS_ONE)
-        body = {
-            "market": pair.sx_market,
-            "baseToken": SX_USDC,
-            "isTakerBettingOutcomeOne": True,
-            "stakeWei": str(round(stake * 100) * 10**4),
-            "desiredOdds": str(desired),
-            "oddsSlippage": self.settings.odds_slippage_pct,
-            "taker": self.settings.taker,
-            "takerSig": _PLACEHOLDER_SIG,
-            "fillSalt": salt,
-        }
+        body = sx_fill_body(self.settings, pair, quote, stake, salt)
         leg = self._leg("sx", pair, stake, quote.sx_prob, quote)
         await self._send(leg, self._sx_fill(body, stake))
 
@@ -414,36 +417,9 @@ class ArbEngine:
         return LegResult("error", 0.0, code=f"http_{resp.status_code}")
 
     async def _azuro_leg(self, pair: Pair, quote: Quote, stake: float) -> None:
-        assert self._http is not None
-        s = self.settings
-        min_odds = quote.azuro_odds * (1 - s.odds_slippage_pct / 100)
         nonce = str(int(self._clock.now_utc().timestamp() * 1000) * 1000 + self._nonce % 1000)
-        body = {
-            "environment": "PolygonUSDT",
-            "bettor": s.bettor.lower(),
-            "betOwner": s.bettor.lower(),
-            "clientBetData": {
-                "clientData": {
-                    "attention": "By signing this message I confirm placing this bet",
-                    "affiliate": "0x" + "0" * 40,
-                    "core": AZURO_CORE,
-                    "expiresAt": int(self._clock.now_utc().timestamp() + s.order_ttl_s),
-                    "chainId": 137,
-                    "relayerFeeAmount": "0",
-                    "isBetSponsored": False,
-                    "isFeeSponsored": False,
-                    "isSponsoredBetReturnable": False,
-                },
-                "bet": {
-                    "conditionId": pair.azuro_condition,
-                    "outcomeId": pair.azuro_outcome,
-                    "minOdds": str(int(min_odds * 10**AZURO_ODDS_DECIMALS)),
-                    "amount": str(round(stake * 100) * 10**4),
-                    "nonce": nonce,
-                },
-            },
-            "bettorSignature": _PLACEHOLDER_SIG,
-        }
+        expires = int(self._clock.now_utc().timestamp() + self.settings.order_ttl_s)
+        body = azuro_bet_body(self.settings, pair, quote, stake, nonce=nonce, expires_at=expires)
         leg = self._leg("azuro", pair, stake, 1.0 / quote.azuro_odds, quote)
         await self._send(leg, self._azuro_bet(leg, body, stake))
 
@@ -506,11 +482,15 @@ class ArbEngine:
     async def _settlement_loop(self) -> None:
         while True:
             await self._clock.sleep(self.settings.settle_poll_s)
-            try:
-                await self._check_sx_settlements()
-                await self._check_azuro_settlements()
-            except (httpx.HTTPError, ValueError, KeyError) as err:
-                logger.warning("settlement check failed: %s", err.__class__.__name__)
+            await self.check_settlements()
+
+    async def check_settlements(self) -> None:
+        """Look up every open bet once on both venues; a failed lookup is retried next time."""
+        try:
+            await self._check_sx_settlements()
+            await self._check_azuro_settlements()
+        except (httpx.HTTPError, ValueError, KeyError) as err:
+            logger.warning("settlement check failed: %s", err.__class__.__name__)
 
     async def _check_sx_settlements(self) -> None:
         assert self._http is not None
@@ -558,6 +538,62 @@ class ArbEngine:
     def _settle(self, venue: str, outcome: str) -> None:
         self.stats.settled[f"{venue}:{outcome}"] += 1
         self.observer.bet_settled(venue, outcome)  # type: ignore[arg-type]
+
+
+def sx_fill_body(
+    settings: EngineSettings, pair: Pair, quote: Quote, stake: float, salt: str
+) -> dict[str, Any]:
+    """The `POST /orders/fill/v2` body of an SX leg taking outcome one at `quote`."""
+    return {
+        "market": pair.sx_market,
+        "baseToken": SX_USDC,
+        "isTakerBettingOutcomeOne": True,
+        "stakeWei": str(round(stake * 100) * 10**4),
+        "desiredOdds": str(int(quote.sx_prob * SX_ODDS_ONE)),
+        "oddsSlippage": settings.odds_slippage_pct,
+        "taker": settings.taker,
+        "takerSig": _PLACEHOLDER_SIG,
+        "fillSalt": salt,
+    }
+
+
+def azuro_bet_body(
+    settings: EngineSettings,
+    pair: Pair,
+    quote: Quote,
+    stake: float,
+    *,
+    nonce: str,
+    expires_at: int,
+) -> dict[str, Any]:
+    """The `POST /bet/orders/ordinar` body of an Azuro leg at `quote` (unsigned)."""
+    min_odds = quote.azuro_odds * (1 - settings.odds_slippage_pct / 100)
+    return {
+        "environment": "PolygonUSDT",
+        "bettor": settings.bettor.lower(),
+        "betOwner": settings.bettor.lower(),
+        "clientBetData": {
+            "clientData": {
+                "attention": "By signing this message I confirm placing this bet",
+                "affiliate": "0x" + "0" * 40,
+                "core": AZURO_CORE,
+                "expiresAt": expires_at,
+                "chainId": 137,
+                "relayerFeeAmount": "0",
+                "isBetSponsored": False,
+                "isFeeSponsored": False,
+                "isSponsoredBetReturnable": False,
+            },
+            "bet": {
+                "conditionId": pair.azuro_condition,
+                "outcomeId": pair.azuro_outcome,
+                "minOdds": str(int(min_odds * 10**AZURO_ODDS_DECIMALS)),
+                "amount": str(round(stake * 100) * 10**4),
+                "nonce": nonce,
+            },
+        },
+        "bettorSignature": _PLACEHOLDER_SIG,
+    }
 
 
 def _json(resp: httpx.Response) -> Any:
