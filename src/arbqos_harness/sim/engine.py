@@ -16,7 +16,7 @@ import asyncio
 import inspect
 import logging
 import random
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -36,6 +36,9 @@ AZURO_ODDS_DECIMALS = 12
 AZURO_CORE = "0xF9548Be470A4e130c90ceA8b179FCD66D2972AC7"
 AZURO_FINAL = frozenset({"Accepted", "Rejected", "Canceled", "Settled"})
 SX_EXPIRED_CODES = frozenset({"AFTER_ORDER_EXPIRY"})
+SX_START_MARGIN_S = 10
+"""Settlement lookups ask SX for trades from this long before the oldest open one (clocks)."""
+PAUSE_CHANGES_KEPT = 1000
 _PLACEHOLDER_SIG = "0x" + "00" * 65
 """The engine never signs: arbqos holds no private key. The simulators do not verify."""
 
@@ -65,6 +68,9 @@ class EngineSettings:
     """How often accepted bets are checked for settlement."""
     shutdown_grace_s: float = 5.0
     """On stop, how long in-flight legs may finish before they are cancelled."""
+    settle_give_up_s: float = 3600.0
+    """An accepted bet not seen settled this long after acceptance is no longer looked up
+    (counted in `EngineStats.unsettled_dropped`), so lookups never grow without bound."""
     seed: int = 1
     taker: str = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"
     bettor: str = "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC"
@@ -84,7 +90,8 @@ class EngineSettings:
 
 @dataclass
 class EngineStats:
-    """What the engine did; `pause_changes` lists `(utc_ts, allowed)` at every transition."""
+    """What the engine did; `pause_changes` lists `(utc_ts, allowed)` at the latest
+    `PAUSE_CHANGES_KEPT` transitions."""
 
     opportunities: int = 0
     skipped_paused: int = 0
@@ -95,7 +102,11 @@ class EngineStats:
     results: Counter[str] = field(default_factory=Counter)
     settled: Counter[str] = field(default_factory=Counter)
     failed_trades: int = 0
-    pause_changes: list[tuple[str, bool]] = field(default_factory=list)
+    unsettled_dropped: int = 0
+    """Accepted bets given up on: gone from the venue, or unsettled after `settle_give_up_s`."""
+    pause_changes: deque[tuple[str, bool]] = field(
+        default_factory=lambda: deque(maxlen=PAUSE_CHANGES_KEPT)
+    )
 
     def to_json(self) -> dict[str, Any]:
         """The stats as plain JSON values."""
@@ -109,6 +120,7 @@ class EngineStats:
             "results": dict(self.results),
             "settled": dict(self.settled),
             "failed_trades": self.failed_trades,
+            "unsettled_dropped": self.unsettled_dropped,
             "pause_changes": [list(p) for p in self.pause_changes],
         }
 
@@ -158,8 +170,10 @@ class ArbEngine:
         self._tasks: set[asyncio.Task[None]] = set()
         self._allowed_last: bool | None = None
         self._pairs: list[Pair] = []
-        self._sx_open: set[str] = set()
-        self._azuro_open: set[str] = set()
+        self._sx_open: dict[str, float] = {}
+        """fillHash -> unix time the fill was accepted, until seen settled or failed."""
+        self._azuro_open: dict[str, float] = {}
+        """Order id -> unix time it was accepted, until seen settled or canceled."""
         self._nonce = 0
         self.stats = EngineStats()
 
@@ -401,7 +415,7 @@ class ArbEngine:
             if filled <= 0:
                 return LegResult("rejected", 0.0, code="NOTHING_FILLED")
             fill_hash = str(data.get("fillHash"))
-            self._sx_open.add(fill_hash)
+            self._sx_open[fill_hash] = self._clock.now_utc().timestamp()
             return LegResult(
                 "partial" if data.get("isPartialFill") else "filled",
                 filled if data.get("isPartialFill") else stake,
@@ -457,7 +471,7 @@ class ArbEngine:
                 continue
             if state in ("Rejected", "Canceled"):
                 return LegResult("rejected", 0.0, code=str(order.get("error") or state))
-            self._azuro_open.add(order_id)
+            self._azuro_open[order_id] = self._clock.now_utc().timestamp()
             return LegResult(
                 "filled",
                 float(order.get("amount") or stake),
@@ -492,13 +506,40 @@ class ArbEngine:
         except (httpx.HTTPError, ValueError, KeyError) as err:
             logger.warning("settlement check failed: %s", err.__class__.__name__)
 
+    def open_bets(self) -> int:
+        """Accepted bets still looked up for their settlement."""
+        return len(self._sx_open) + len(self._azuro_open)
+
+    def _give_up_old(self) -> None:
+        """Stop looking up bets accepted more than `settle_give_up_s` ago."""
+        horizon = self._clock.now_utc().timestamp() - self.settings.settle_give_up_s
+        for book in (self._sx_open, self._azuro_open):
+            stale = [key for key, accepted in book.items() if accepted < horizon]
+            for key in stale:
+                del book[key]
+            if stale:
+                self.stats.unsettled_dropped += len(stale)
+                logger.warning(
+                    "%d bets unsettled after %g s; no longer looked up",
+                    len(stale),
+                    self.settings.settle_give_up_s,
+                )
+
     async def _check_sx_settlements(self) -> None:
+        """Page through the wallet's trades from the oldest open one on (`startDate`)."""
         assert self._http is not None
+        self._give_up_old()
         if not self._sx_open:
             return
+        start = int(min(self._sx_open.values())) - SX_START_MARGIN_S
         key: str | None = "0"
         while key is not None and self._sx_open:
-            params = {"bettor": self.settings.taker, "pageSize": "1000", "paginationKey": key}
+            params = {
+                "bettor": self.settings.taker,
+                "startDate": str(start),
+                "pageSize": "1000",
+                "paginationKey": key,
+            }
             with self.observer.call("sx", "trades") as call:
                 resp = await self._http.get(self.settings.sx_url + "/trades", params=params)
                 call.fail_status(resp.status_code)
@@ -510,10 +551,10 @@ class ArbEngine:
                 if fill_hash not in self._sx_open:
                     continue
                 if trade["tradeStatus"] == "FAILED":
-                    self._sx_open.discard(fill_hash)
+                    del self._sx_open[fill_hash]
                     self.stats.failed_trades += 1
                 elif trade["settled"]:
-                    self._sx_open.discard(fill_hash)
+                    del self._sx_open[fill_hash]
                     outcome = int(trade["outcome"])
                     won = (outcome == 1) == bool(trade["bettingOutcomeOne"])
                     self._settle("sx", "void" if outcome == 0 else ("won" if won else "lost"))
@@ -525,14 +566,18 @@ class ArbEngine:
             with self.observer.call("azuro", "bet_order_get") as call:
                 resp = await self._http.get(f"{self.settings.azuro_url}/bet/orders/{order_id}")
                 call.fail_status(resp.status_code)
+            if resp.status_code == 404:
+                del self._azuro_open[order_id]  # the venue no longer knows it
+                self.stats.unsettled_dropped += 1
+                continue
             if resp.status_code != 200:
                 continue
             order = resp.json()
             if order.get("state") == "Canceled":
-                self._azuro_open.discard(order_id)
+                del self._azuro_open[order_id]
                 self._settle("azuro", "void")
             elif order.get("state") == "Settled":
-                self._azuro_open.discard(order_id)
+                del self._azuro_open[order_id]
                 self._settle("azuro", "won" if order.get("result") == "Won" else "lost")
 
     def _settle(self, venue: str, outcome: str) -> None:

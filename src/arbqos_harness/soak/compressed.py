@@ -40,11 +40,11 @@ import httpx
 from starlette.requests import Request
 
 from arbqos.clock import FakeClock
-from arbqos.eventlog import EventLog
 from arbqos.probes.targets.subgraph import META_QUERY
 from arbqos.probes.targets.venues import AZURO_PROBE_ORDER_ID
 from arbqos_harness.demo.stack import BASE_KNOBS
 from arbqos_harness.sim.azuro import PLACE_PATH, SUBGRAPH_PATH, AzuroSimulator
+from arbqos_harness.sim.decisionlog import DecisionLog
 from arbqos_harness.sim.engine import (
     ArbEngine,
     EngineSettings,
@@ -99,6 +99,8 @@ class Bucket:
     rss_mb: float
     retained: int
     """Records the simulators and the engine keep (trades, orders, fill salts, open bets)."""
+    log_mb: float
+    """Size of the simulators' decision logs on disk."""
     endpoints: dict[str, dict[str, float]] = field(default_factory=dict)
     """endpoint -> {n, p50_ms, p95_ms} (CPU milliseconds per request)."""
 
@@ -134,13 +136,15 @@ class CompressedReport:
     def table(self) -> list[str]:
         """One line per bucket: RSS, kept records, median CPU ms of each endpoint."""
         names = sorted({name for b in self.buckets for name in b.endpoints})
-        out = ["end_s   rss_mb  retained  " + "  ".join(f"{n}(p50/p95 ms)" for n in names)]
+        head = "end_s   rss_mb  retained  log_mb  "
+        out = [head + "  ".join(f"{n}(p50/p95 ms)" for n in names)]
         for b in self.buckets:
             cells = []
             for name in names:
                 fig = b.endpoints.get(name)
                 cells.append(f"{fig['p50_ms']:.3f}/{fig['p95_ms']:.3f}" if fig else "-")
-            out.append(f"{b.end_s:6.0f} {b.rss_mb:7.1f} {b.retained:9d}  " + "  ".join(cells))
+            row = f"{b.end_s:6.0f} {b.rss_mb:7.1f} {b.retained:9d} {b.log_mb:7.1f}  "
+            out.append(row + "  ".join(cells))
         return out
 
     def to_json(self) -> dict[str, Any]:
@@ -278,16 +282,14 @@ def rss_mb() -> float:
     return pages * os.sysconf("SC_PAGE_SIZE") / 1e6
 
 
+def dir_mb(path: Path) -> float:
+    """Total size of the files in `path`, MB."""
+    return sum(f.stat().st_size for f in path.iterdir()) / 1e6
+
+
 def retained(sx: SxSimulator, azuro: AzuroSimulator, engine: ArbEngine) -> int:
     """Records kept by the simulators and the engine."""
-    held = [
-        getattr(sx, "trades", ()),
-        getattr(sx, "_salts", ()),
-        getattr(azuro, "orders", ()),
-        getattr(engine, "_sx_open", ()),
-        getattr(engine, "_azuro_open", ()),
-    ]
-    return sum(len(h) for h in held)
+    return sx.kept_records() + azuro.kept_records() + engine.open_bets()
 
 
 async def run_compressed(settings: CompressedSettings, log_dir: Path) -> CompressedReport:
@@ -298,13 +300,13 @@ async def run_compressed(settings: CompressedSettings, log_dir: Path) -> Compres
         seed=settings.seed,
         knobs=KnobBox(knobs),
         clock=clock,
-        event_log=EventLog(log_dir / "sx_events.log", clock, config_hash="soak"),
+        event_log=DecisionLog(log_dir / "sx_events.log", clock, config_hash="soak"),
     )
     azuro = AzuroSimulator(
         seed=settings.seed,
         knobs=KnobBox(knobs),
         clock=clock,
-        event_log=EventLog(log_dir / "azuro_events.log", clock, config_hash="soak"),
+        event_log=DecisionLog(log_dir / "azuro_events.log", clock, config_hash="soak"),
     )
     samples = _Samples()
     mounts = {
@@ -329,7 +331,7 @@ async def run_compressed(settings: CompressedSettings, log_dir: Path) -> Compres
             http=http,
         )
         buckets, completed, wall_s, direct_legs = await _drive(
-            settings, clock, engine, http, samples, sx, azuro
+            settings, clock, engine, http, samples, sx, azuro, log_dir
         )
     legs = sum(engine.stats.legs.values()) + direct_legs
     return judge(settings, legs, clock.monotonic(), wall_s, completed, buckets)
@@ -343,6 +345,7 @@ async def _drive(
     samples: _Samples,
     sx: SxSimulator,
     azuro: AzuroSimulator,
+    log_dir: Path,
 ) -> tuple[list[Bucket], bool, float, int]:
     if not await engine.prepare():
         raise RuntimeError("the simulators list no markets to pair")
@@ -374,7 +377,8 @@ async def _drive(
         if clock.monotonic() >= bucket_end:
             gc.collect()
             held = retained(sx, azuro, engine)
-            buckets.append(Bucket(bucket_end, rss_mb(), held, samples.close()))
+            logs = dir_mb(log_dir)
+            buckets.append(Bucket(bucket_end, rss_mb(), held, logs, samples.close()))
             bucket_end += settings.bucket_s
     return buckets, True, time.monotonic() - wall0, direct.legs
 
