@@ -25,22 +25,25 @@ from typing import Any
 import httpx
 
 from arbqos.clock import Clock, SystemClock, format_ts, parse_ts
+from arbqos_harness.sim.legs import (
+    AZURO_ODDS_DECIMALS,
+    SX_ODDS_ONE,
+    SX_USDC,
+    Pair,
+    Quote,
+    azuro_bet_body,
+    sx_fill_body,
+)
 from arbqos_harness.sim.observer import EngineObserver, LegInfo, LegResult, RecordingObserver
 
 logger = logging.getLogger(__name__)
 
 TradingAllowed = Callable[[], bool | Awaitable[bool]]
-SX_ODDS_ONE = 10**20
-SX_USDC = "0x6629Ce1Cf35Cc1329ebB4F63202F3f197b3F050B"
-AZURO_ODDS_DECIMALS = 12
-AZURO_CORE = "0xF9548Be470A4e130c90ceA8b179FCD66D2972AC7"
 AZURO_FINAL = frozenset({"Accepted", "Rejected", "Canceled", "Settled"})
 SX_EXPIRED_CODES = frozenset({"AFTER_ORDER_EXPIRY"})
 SX_START_MARGIN_S = 10
 """Settlement lookups ask SX for trades from this long before the oldest open one (clocks)."""
 PAUSE_CHANGES_KEPT = 1000
-_PLACEHOLDER_SIG = "0x" + "00" * 65
-"""The engine never signs: arbqos holds no private key. The simulators do not verify."""
 
 
 @dataclass(frozen=True)
@@ -123,27 +126,6 @@ class EngineStats:
             "unsettled_dropped": self.unsettled_dropped,
             "pause_changes": [list(p) for p in self.pause_changes],
         }
-
-
-@dataclass(frozen=True)
-class Pair:
-    """An SX market and the Azuro condition of the same event."""
-
-    phase: str
-    sx_market: str
-    azuro_condition: str
-    azuro_outcome: int
-
-
-@dataclass(frozen=True)
-class Quote:
-    """Both venues' prices at one moment (monotonic `at`)."""
-
-    sx_prob: float
-    """Taker implied probability of SX outcome one."""
-    azuro_odds: float
-    """Decimal odds of the Azuro outcome opposite to SX outcome one."""
-    at: float
 
 
 class ArbEngine:
@@ -391,7 +373,10 @@ class ArbEngine:
         self.observer.leg_result(leg, result)
 
     async def _sx_leg(self, pair: Pair, quote: Quote, stake: float, salt: str) -> None:
-        body = sx_fill_body(self.settings, pair, quote, stake, salt)
+        s = self.settings
+        body = sx_fill_body(
+            pair, quote, stake, salt, taker=s.taker, odds_slippage_pct=s.odds_slippage_pct
+        )
         leg = self._leg("sx", pair, stake, quote.sx_prob, quote)
         await self._send(leg, self._sx_fill(body, stake))
 
@@ -433,7 +418,15 @@ class ArbEngine:
     async def _azuro_leg(self, pair: Pair, quote: Quote, stake: float) -> None:
         nonce = str(int(self._clock.now_utc().timestamp() * 1000) * 1000 + self._nonce % 1000)
         expires = int(self._clock.now_utc().timestamp() + self.settings.order_ttl_s)
-        body = azuro_bet_body(self.settings, pair, quote, stake, nonce=nonce, expires_at=expires)
+        body = azuro_bet_body(
+            pair,
+            quote,
+            stake,
+            bettor=self.settings.bettor,
+            odds_slippage_pct=self.settings.odds_slippage_pct,
+            nonce=nonce,
+            expires_at=expires,
+        )
         leg = self._leg("azuro", pair, stake, 1.0 / quote.azuro_odds, quote)
         await self._send(leg, self._azuro_bet(leg, body, stake))
 
@@ -583,62 +576,6 @@ class ArbEngine:
     def _settle(self, venue: str, outcome: str) -> None:
         self.stats.settled[f"{venue}:{outcome}"] += 1
         self.observer.bet_settled(venue, outcome)  # type: ignore[arg-type]
-
-
-def sx_fill_body(
-    settings: EngineSettings, pair: Pair, quote: Quote, stake: float, salt: str
-) -> dict[str, Any]:
-    """The `POST /orders/fill/v2` body of an SX leg taking outcome one at `quote`."""
-    return {
-        "market": pair.sx_market,
-        "baseToken": SX_USDC,
-        "isTakerBettingOutcomeOne": True,
-        "stakeWei": str(round(stake * 100) * 10**4),
-        "desiredOdds": str(int(quote.sx_prob * SX_ODDS_ONE)),
-        "oddsSlippage": settings.odds_slippage_pct,
-        "taker": settings.taker,
-        "takerSig": _PLACEHOLDER_SIG,
-        "fillSalt": salt,
-    }
-
-
-def azuro_bet_body(
-    settings: EngineSettings,
-    pair: Pair,
-    quote: Quote,
-    stake: float,
-    *,
-    nonce: str,
-    expires_at: int,
-) -> dict[str, Any]:
-    """The `POST /bet/orders/ordinar` body of an Azuro leg at `quote` (unsigned)."""
-    min_odds = quote.azuro_odds * (1 - settings.odds_slippage_pct / 100)
-    return {
-        "environment": "PolygonUSDT",
-        "bettor": settings.bettor.lower(),
-        "betOwner": settings.bettor.lower(),
-        "clientBetData": {
-            "clientData": {
-                "attention": "By signing this message I confirm placing this bet",
-                "affiliate": "0x" + "0" * 40,
-                "core": AZURO_CORE,
-                "expiresAt": expires_at,
-                "chainId": 137,
-                "relayerFeeAmount": "0",
-                "isBetSponsored": False,
-                "isFeeSponsored": False,
-                "isSponsoredBetReturnable": False,
-            },
-            "bet": {
-                "conditionId": pair.azuro_condition,
-                "outcomeId": pair.azuro_outcome,
-                "minOdds": str(int(min_odds * 10**AZURO_ODDS_DECIMALS)),
-                "amount": str(round(stake * 100) * 10**4),
-                "nonce": nonce,
-            },
-        },
-        "bettorSignature": _PLACEHOLDER_SIG,
-    }
 
 
 def _json(resp: httpx.Response) -> Any:

@@ -13,10 +13,11 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from typing import Generic, TypeVar
 
-HISTORY_S = 600.0
+HISTORY_S = 300.0
 """How long a finished record stays, simulator-clock seconds (a settled trade, a final order,
-a fill salt). Longer than any settlement at the demo's knobs (settle_after_s 60 x time_scale)
-and than the engine's settlement checks need."""
+a fill salt). The engine needs a record until its next settlement check (2-5 s) after the
+bet settled (6 s after acceptance at the demo's knobs, 60 s at time_scale 1); five minutes
+leaves room to look at recent trades by hand. A soak's warm-up must be longer than this."""
 MAX_RECORDS = 20_000
 """Hard cap per store: the oldest records go first when it is reached (a few MB at most)."""
 
@@ -34,7 +35,8 @@ class Timeline(Generic[T]):
         if max_records < 1:
             raise ValueError(f"max_records = {max_records}: keep at least one record")
         self.max_records = max_records
-        self._items: list[T] = []
+        self._items: list[T | None] = []
+        """Kept records; dropped ones are None until the list is compacted."""
         self._times: list[float] = []
         self._head = 0
         """Index in `_items` of the oldest kept record."""
@@ -61,13 +63,14 @@ class Timeline(Generic[T]):
         """The oldest kept record and its sequence number."""
         if not len(self):
             return None
-        return self._offset + self._head, self._items[self._head]
+        return self._offset + self._head, self._live(self._head)
 
     def drop_oldest(self) -> tuple[int, T]:
-        """Remove and return the oldest record (IndexError when empty)."""
+        """Remove and return the oldest record (IndexError when empty); it is freed at once."""
         if not len(self):
             raise IndexError("drop_oldest from an empty timeline")
-        seq, item = self._offset + self._head, self._items[self._head]
+        seq, item = self._offset + self._head, self._live(self._head)
+        self._items[self._head] = None
         self._head += 1
         if self._head >= 1024 and self._head * 2 >= len(self._items):
             del self._items[: self._head]
@@ -79,7 +82,7 @@ class Timeline(Generic[T]):
     def drop_while(self, expired: Callable[[T], bool]) -> list[tuple[int, T]]:
         """Drop old records while the oldest is `expired` or the store is over its cap."""
         dropped = []
-        while len(self) and (len(self) > self.max_records or expired(self._items[self._head])):
+        while len(self) and (len(self) > self.max_records or expired(self._live(self._head))):
             dropped.append(self.drop_oldest())
         return dropped
 
@@ -92,7 +95,13 @@ class Timeline(Generic[T]):
         """Kept records from sequence number `seq` on (from the oldest if it was dropped)."""
         start = max(seq - self._offset, self._head)
         for index in range(start, len(self._items)):
-            yield self._offset + index, self._items[index]
+            yield self._offset + index, self._live(index)
+
+    def _live(self, index: int) -> T:
+        item = self._items[index]
+        if item is None:
+            raise IndexError(f"record at index {index} was dropped")
+        return item
 
 
 class Expiring(Generic[T]):

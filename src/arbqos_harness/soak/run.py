@@ -276,8 +276,9 @@ class Recorder:
             if at >= self.started_wall and entry.get("state_after") == "paused":
                 data = entry.get("data") or {}
                 found.append(PauseEvent(str(entry["ts"]), list(data.get("reasons", []))))
-        if not found and self.paused_polls:
-            found.append(PauseEvent(self.paused_polls[0].split()[0], ["seen when polled"]))
+        if not found and self.paused_polls:  # not journaled, but not running either
+            ts, _, state = self.paused_polls[0].partition(" ")
+            found.append(PauseEvent(ts, [f"state {state} when polled"]))
         return found
 
 

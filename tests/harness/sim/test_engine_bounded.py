@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import time
 
 import httpx
 
 from arbqos_harness.sim import KnobBox, SimKnobs, serve
 from arbqos_harness.sim.azuro import AzuroSimulator
-from arbqos_harness.sim.engine import ArbEngine, EngineSettings
+from arbqos_harness.sim.engine import SX_START_MARGIN_S, ArbEngine, EngineSettings
 from arbqos_harness.sim.sx import SxSimulator
 
 FAST = SimKnobs(time_scale=0.05, jitter_s=0.0, confirm_s=2.0, settle_after_s=10.0)
@@ -25,11 +26,11 @@ def settings(sx_url: str, azuro_url: str, **changes: object) -> EngineSettings:
 
 
 async def test_sx_lookups_start_at_the_oldest_open_bet() -> None:
-    asked: list[httpx.URL] = []
+    asked: list[tuple[float, httpx.URL]] = []
 
     async def remember(request: httpx.Request) -> None:
         if request.url.path == "/trades":
-            asked.append(request.url)
+            asked.append((time.time(), request.url))
 
     with (
         serve(SxSimulator(seed=3, knobs=KnobBox(FAST)).app) as sx,
@@ -37,11 +38,15 @@ async def test_sx_lookups_start_at_the_oldest_open_bet() -> None:
     ):
         async with httpx.AsyncClient(event_hooks={"request": [remember]}) as http:
             engine = ArbEngine(settings(sx.url, azuro.url), trading_allowed=lambda: True, http=http)
-            stats = await engine.run(duration_s=2.0)
-    assert sum(stats.settled.values()) >= 4 and asked
-    starts = [int(url.params["startDate"]) for url in asked]
-    assert starts == sorted(starts) and starts[-1] > starts[0]  # moves on as bets settle
-    assert all(url.params["bettor"] == engine.settings.taker for url in asked)
+            stats = await engine.run(duration_s=3.0)
+    assert sum(stats.settled.values()) >= 4 and len(asked) >= 5
+    starts = [int(url.params["startDate"]) for _at, url in asked]
+    assert starts == sorted(starts)
+    # Bets settle 0.5 s after acceptance: a lookup never reaches further back than that
+    # plus the clock margin (and a second of rounding), however long the engine has traded.
+    reach = [at - start for at, start in zip([at for at, _ in asked], starts, strict=True)]
+    assert max(reach) <= SX_START_MARGIN_S + 2.0
+    assert all(url.params["bettor"] == engine.settings.taker for _at, url in asked)
 
 
 async def test_bets_that_never_settle_or_vanish_are_given_up() -> None:

@@ -10,6 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from arbqos.cli import main as arbqos_main
+from arbqos_harness.sim.history import HISTORY_S
 from arbqos_harness.soak.latency import DRIFT_FLOOR_S, LatencyPoint, drifts, window_points
 from arbqos_harness.soak.plan import PlanError, plan_for
 from arbqos_harness.soak.procstat import ProcessSampler, read_proc
@@ -21,16 +22,18 @@ def test_long_soaks_use_5_minute_windows_short_ones_scale_down() -> None:
     assert (day.warmup_s, day.window_s, day.windows_after_warmup) == (600, 300, 286)
     assert "scaled" not in day.describe()
     short = plan_for(1200, 10, 30)
-    assert (short.warmup_s, short.window_s, short.windows_after_warmup) == (300, 210, 4)
-    assert "warm-up 300 s, latency windows of 210 s (4 after the warm-up)" in short.describe()
+    assert (short.warmup_s, short.window_s, short.windows_after_warmup) == (360, 210, 4)
+    assert "warm-up 360 s, latency windows of 210 s (4 after the warm-up)" in short.describe()
     assert "scaled down" in short.describe()
-    shortest = plan_for(240, 2, 30)
-    assert (shortest.warmup_s, shortest.window_s, shortest.windows_after_warmup) == (60, 60, 3)
+    assert plan_for(2400, 2, 30).warmup_s == 600  # a quarter
+    shortest = plan_for(600, 2, 30)
+    assert (shortest.warmup_s, shortest.window_s, shortest.windows_after_warmup) == (360, 60, 4)
+    assert shortest.warmup_s > HISTORY_S  # the simulators' memory is full before judging
 
 
 @pytest.mark.parametrize(
     ("args", "named"),
-    [((100, 2, 30), "--duration-s 100"), ((600, 0, 30), "--rate 0"), ((600, 2, -1), "interval")],
+    [((500, 2, 30), "--duration-s 500"), ((600, 0, 30), "--rate 0"), ((600, 2, -1), "interval")],
 )
 def test_plans_that_cannot_work_name_the_flag(args: tuple[float, float, float], named: str) -> None:
     with pytest.raises(PlanError, match=named):
@@ -40,7 +43,7 @@ def test_plans_that_cannot_work_name_the_flag(args: tuple[float, float, float], 
 def test_cli_refuses_a_short_soak_with_exit_2(tmp_path: Path) -> None:
     result = CliRunner().invoke(arbqos_main, ["soak", "--duration-s", "10"])
     assert result.exit_code == 2
-    assert "--duration-s 10" in result.output and "240" in result.output
+    assert "--duration-s 10" in result.output and "600" in result.output
 
 
 def test_reads_rss_and_cpu_of_a_process_from_proc() -> None:
