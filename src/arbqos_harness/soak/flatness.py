@@ -30,7 +30,7 @@ class CompressedSettings:
     """As the demo engine (`engine_main`)."""
     probe_every_s: float = 5.0
     """As the demo heartbeat interval."""
-    engine_every: int = 4
+    engine_every: int = 8
     """One opportunity in this many goes through the engine over HTTP; 1 sends them all."""
     wall_limit_s: float = 120.0
     """Stop early (and fail) when the run takes longer than this."""
