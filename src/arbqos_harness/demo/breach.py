@@ -9,21 +9,29 @@ of the accepts are slower; neither rule holds below `min_orders_in_window` submi
 A submission counts at its log time, a result at its `decided_ts`. Between events the
 statistics only change when an event leaves the window, so evaluating at every event time
 and every event time + window finds the first crossing exactly.
+
+The simulators keep only the last minutes of their decision logs on disk
+(`arbqos_harness.sim.decisionlog`); `read_sim_events(paths, since=...)` refuses with
+`LogCoverageError` when what is kept starts after `since`, so a breach time is exact or not
+given at all.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
-from arbqos.clock import parse_ts
+from arbqos.clock import format_ts, parse_ts
 from arbqos.config import ExecConfig
 from arbqos.guard import p95_nearest_rank
 from arbqos.vocab import AlertName
+from arbqos_harness.sim.decisionlog import PREVIOUS_SUFFIX, parse_header
 
 MICRO = 1_000_000
 """Stakes are compared in integer micro-USD, like the guard (USDC and USDT have 6 decimals)."""
@@ -60,23 +68,64 @@ class Breach:
     results: int
 
 
-def read_sim_events(paths: Iterable[Path]) -> list[SimEvent]:
-    """Parse `order_submitted` and `order_result` lines of simulator logs (others skipped)."""
+class LogCoverageError(RuntimeError):
+    """The decision logs on disk no longer reach back to the moment asked for."""
+
+
+def read_sim_events(paths: Iterable[Path], since: float | None = None) -> list[SimEvent]:
+    """Parse `order_submitted` and `order_result` lines of simulator logs (others skipped).
+
+    With `since` (unix seconds) only events from then on are returned, and LogCoverageError
+    is raised when a log was trimmed after `since`: its oldest file on disk is a segment
+    other than the first and begins after `since`.
+    """
     events: list[SimEvent] = []
     for path in paths:
         with path.open(encoding="utf-8", errors="replace") as handle:
-            for line in handle:
+            first = handle.readline()
+            if since is not None and _is_oldest(path):
+                _check_coverage(path, first, since)
+            for line in itertools.chain([first], handle):
                 event = _parse(line)
-                if event is not None:
+                if event is not None and (since is None or event.t >= since):
                     events.append(event)
     events.sort(key=lambda e: e.t)
     return events
 
 
+def _is_oldest(path: Path) -> bool:
+    """True for the oldest segment of a decision log: `.prev`, or the live file without one."""
+    if path.name.endswith(PREVIOUS_SUFFIX):
+        return True
+    return not path.with_name(path.name + PREVIOUS_SUFFIX).exists()
+
+
+def _check_coverage(path: Path, first_line: str, since: float) -> None:
+    header = parse_header(first_line)
+    if header is None or not header.get("segment"):
+        return  # the log's first segment (or not a decision log): nothing was dropped
+    try:
+        kept_from = parse_ts(str(header["ts"])).timestamp()
+    except (KeyError, ValueError):
+        return
+    if kept_from > since:
+        raise LogCoverageError(
+            f"{path}: the decision log on disk starts at {header['ts']}, after "
+            f"{format_ts(datetime.fromtimestamp(since, UTC))} where the window to judge "
+            "starts (older segments were dropped); give the simulators a longer "
+            "--log-retention-s"
+        )
+
+
 def log_files(live: Path) -> list[Path]:
-    """A live JSON-lines log and its rotated files (`<name>.YYYY-MM-DD`), oldest first."""
-    rotated = sorted(live.parent.glob(live.name + ".????-??-??")) if live.parent.exists() else []
-    return [*rotated, *([live] if live.exists() else [])]
+    """A live JSON-lines log and its older files, oldest first: the segment before it
+    (`<name>.prev`, decision logs) or its rotated days (`<name>.YYYY-MM-DD`, event logs)."""
+    if not live.parent.exists():
+        return []
+    rotated = sorted(live.parent.glob(live.name + ".????-??-??"))
+    previous = live.with_name(live.name + PREVIOUS_SUFFIX)
+    older = [*rotated, *([previous] if previous.exists() else [])]
+    return [*older, *([live] if live.exists() else [])]
 
 
 def _parse(line: str) -> SimEvent | None:

@@ -291,7 +291,7 @@ def _report(
     breach_at: float | None = injected
     if scenario.kind == "qos":
         paths = [p for v in Venue for p in log_files(stack.run.sim_log(v))]
-        events = read_sim_events(paths)
+        events = read_sim_events(paths, since=injected - stack.config.exec.qos_window_s)
         breaches = first_breaches(events, stack.config.exec, after=injected, until=now)
         breach_at = breaches[0].at if breaches else None
     elif scenario.kind == "balance":

@@ -12,8 +12,9 @@ Run alone: `python -m arbqos_harness.sim.azuro --port 8802 --seed 7 [--polygon-r
 from __future__ import annotations
 
 import argparse
+import heapq
 import re
-from dataclasses import dataclass
+import sys
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -24,8 +25,14 @@ from fastapi.responses import JSONResponse
 from arbqos.chain.rpc import JsonRpcClient
 from arbqos.clock import Clock, format_ts
 from arbqos.errors import RpcError
-from arbqos.eventlog import EventLog
+from arbqos_harness.sim.azuro_orders import (
+    ODDS_DECIMALS,
+    TOKEN_DECIMALS,
+    AzCondition,
+    AzOrder,
+)
 from arbqos_harness.sim.core import (
+    EventSink,
     Phase,
     SimCore,
     VenueError,
@@ -35,14 +42,9 @@ from arbqos_harness.sim.core import (
     install_faults,
     pick,
 )
+from arbqos_harness.sim.history import HISTORY_S, MAX_RECORDS, Expiring
 from arbqos_harness.sim.knobs import KnobBox
 
-ODDS_DECIMALS = 12
-"""Azuro odds precision (toolkit `ODDS_DECIMALS`)."""
-TOKEN_DECIMALS = 6
-"""Polygon USDT."""
-CORE = "0xf9548be470a4e130c90cea8b179fcd66d2972ac7"
-LIQUIDITY_POOL = "0x0fa7fb5407ea971694652e6e16c12a52625de1b8"
 ENVIRONMENTS = (
     "PolygonUSDT",
     "PolygonAmoyUSDT",
@@ -73,270 +75,6 @@ def failure(status: int, code: str, message: str) -> JSONResponse:
     return JSONResponse({"error": code, "errorMessage": message}, status_code=status)
 
 
-@dataclass(frozen=True)
-class AzCondition:
-    """A two-outcome condition (outcome ids 29 and 30) with a fair probability and margin."""
-
-    condition_id: str
-    game_id: str
-    phase: Phase
-    p_first: float
-    margin: float = 0.05
-    outcome_ids: tuple[int, int] = (29, 30)
-
-    @property
-    def game_state(self) -> str:
-        """`Prematch` or `Live` (toolkit `GameState`)."""
-        return "Live" if self.phase == "live" else "Prematch"
-
-    def probability(self, outcome_id: int) -> float:
-        """Fair probability that `outcome_id` wins."""
-        return self.p_first if outcome_id == self.outcome_ids[0] else 1.0 - self.p_first
-
-    def odds(self, outcome_id: int) -> float:
-        """Decimal odds offered on `outcome_id`, margin included."""
-        return round(1.0 / (self.probability(outcome_id) + self.margin / 2), 4)
-
-    def to_state_json(self) -> dict[str, Any]:
-        """`ConditionStateData` of `POST /market-manager/condition-batch`."""
-        return {
-            "conditionId": self.condition_id,
-            "state": "Active",
-            "outcomes": [
-                {
-                    "id": f"{self.condition_id}_{oid}",
-                    "outcomeId": str(oid),
-                    "odds": f"{self.odds(oid):.4f}",
-                }
-                for oid in self.outcome_ids
-            ],
-        }
-
-    def to_catalogue(self) -> dict[str, Any]:
-        """Catalogue entry for `/sim/markets`."""
-        return {
-            "conditionId": self.condition_id,
-            "gameId": self.game_id,
-            "phase": self.phase,
-            "outcomeIds": list(self.outcome_ids),
-        }
-
-
-@dataclass(frozen=True)
-class AzOrder:
-    """One bet order and its whole planned timeline."""
-
-    id: str
-    bettor: str
-    owner: str
-    affiliate: str
-    environment: str
-    condition: AzCondition
-    outcome_id: int
-    amount_raw: int
-    quoted_odds: float
-    odds: float
-    nonce: str
-    created_at: datetime
-    placed_at: datetime
-    sent_at: datetime
-    final_at: datetime
-    accepted: bool
-    error: str | None
-    settle_at: datetime
-    void: bool
-    won: bool
-    bet_id: int
-    tx_hash: str
-
-    @property
-    def winner_id(self) -> int:
-        """The outcome that wins the condition (the bet's own outcome when the bet is won)."""
-        first, second = self.condition.outcome_ids
-        if self.won:
-            return self.outcome_id
-        return second if self.outcome_id == first else first
-
-    def state(self, now: datetime) -> str:
-        """`BetOrderState` at `now`."""
-        if now < self.placed_at:
-            return "Created"
-        if now < self.sent_at:
-            return "Placed"
-        if now < self.final_at:
-            return "Sent"
-        if not self.accepted:
-            return "Rejected"
-        if now < self.settle_at:
-            return "Accepted"
-        return "Canceled" if self.void else "Settled"
-
-    def updated_at(self, now: datetime) -> datetime:
-        """Time of the last state change before `now`."""
-        moments = (self.created_at, self.placed_at, self.sent_at, self.final_at, self.settle_at)
-        return max(m for m in moments if m <= now)
-
-    def to_json(self, now: datetime) -> dict[str, Any]:
-        """`BetOrderData` at `now`, in the shape of the toolkit type."""
-        state = self.state(now)
-        accepted = self.accepted and now >= self.final_at
-        settled = state in ("Settled", "Canceled")
-        amount = self.amount_raw / 10**TOKEN_DECIMALS
-        odds = self.odds if accepted else self.quoted_odds
-        result = ("Canceled" if self.void else ("Won" if self.won else "Lost")) if settled else None
-        payout = _payout(amount, odds, result)
-        return {
-            "id": self.id,
-            "state": state,
-            "environment": self.environment,
-            "betType": "ORDINARY",
-            "core": CORE,
-            "bettor": self.bettor,
-            "owner": self.owner,
-            "affiliate": self.affiliate,
-            "amount": amount,
-            "payout": payout,
-            "odds": odds,
-            "bonusId": None,
-            "isFreebet": False,
-            "isSponsoredBetReturnable": False,
-            "betId": self.bet_id if accepted else None,
-            "txHash": self.tx_hash if accepted else None,
-            "margin": f"{self.condition.margin:.2f}",
-            "settledMargin": f"{self.condition.margin:.2f}" if settled else None,
-            "result": result,
-            "createdAt": format_ts(self.created_at),
-            "updatedAt": format_ts(self.updated_at(now)),
-            "settledAt": format_ts(self.settle_at) if settled else None,
-            "redeemedAt": None,
-            "conditions": [self._condition_json(odds, amount, settled)],
-            "meta": self._meta_json(odds, amount, result, payout) if accepted else None,
-            "error": None if self.accepted or state != "Rejected" else self.error,
-            "errorMessage": _reject_text(self.error) if state == "Rejected" else None,
-        }
-
-    def _condition_json(self, odds: float, amount: float, settled: bool) -> dict[str, Any]:
-        cond = self.condition
-        return {
-            "conditionId": cond.condition_id,
-            "outcomeId": self.outcome_id,
-            "orderId": self.id,
-            "gameId": cond.game_id,
-            "gameState": cond.game_state,
-            "conditionMargin": f"{cond.margin:.2f}",
-            "selectionMargin": f"{cond.margin:.2f}",
-            "settledSelectionMargin": f"{cond.margin:.2f}" if settled else None,
-            "result": ("Canceled" if self.void else "Resolved") if settled else None,
-            "price": f"{odds:.2f}",
-            "potentialAmount": _fmt(amount * odds),
-            "potentialLoss": _fmt(amount * (odds - 1)),
-        }
-
-    def _meta_json(
-        self, odds: float, amount: float, result: str | None, payout: float | None
-    ) -> dict[str, Any]:
-        cond = self.condition
-        raw_odds = str(round(odds * 10**ODDS_DECIMALS))
-        created_block_ts = str(int(self.final_at.timestamp()))
-        resolved_ts = str(int(self.settle_at.timestamp())) if result else None
-        won_ids = None if result in (None, "Canceled") else [str(self.winner_id)]
-        graph_status = "Accepted" if result is None else ("Canceled" if self.void else "Resolved")
-        raw_payout = None if payout is None else str(round(payout * 10**TOKEN_DECIMALS))
-        return {
-            "id": f"{CORE}_{self.bet_id}",
-            "core": {
-                "type": "V3",
-                "address": CORE,
-                "liquidityPool": {"address": LIQUIDITY_POOL, "asset": "USDT"},
-            },
-            "odds": _fmt(odds),
-            "betId": str(self.bet_id),
-            "actor": self.bettor,
-            "owner": self.owner,
-            "bettor": self.bettor,
-            "nonce": self.nonce,
-            "amount": _fmt(amount),
-            "payout": None if payout is None else _fmt(payout),
-            "result": None if result in (None, "Canceled") else result,
-            "status": graph_status,
-            "rawOdds": raw_odds,
-            "affiliate": self.affiliate,
-            "rawAmount": str(self.amount_raw),
-            "rawPayout": raw_payout,
-            "isRedeemed": False,
-            "selections": [
-                {
-                    "id": f"{CORE}_{self.bet_id}_{cond.condition_id}",
-                    "odds": _fmt(odds),
-                    "result": None if won_ids is None else ("Won" if self.won else "Lost"),
-                    "outcome": {
-                        "condition": {
-                            "id": f"{CORE}_{cond.condition_id}",
-                            "gameId": cond.game_id,
-                            "status": "Created" if result is None else graph_status,
-                            "outcomes": [
-                                {
-                                    "result": None
-                                    if won_ids is None
-                                    else ("Won" if str(oid) in won_ids else "Lost"),
-                                    "outcomeId": str(oid),
-                                    "sortOrder": index,
-                                }
-                                for index, oid in enumerate(cond.outcome_ids)
-                            ],
-                            "conditionId": cond.condition_id,
-                            "coreAddress": CORE,
-                            "wonOutcomeIds": won_ids,
-                            "_winningOutcomesCount": 1,
-                            "createdBlockTimestamp": str(int(self.created_at.timestamp())),
-                            "resolvedBlockTimestamp": resolved_ts,
-                        },
-                        "outcomeId": str(self.outcome_id),
-                        "sortOrder": cond.outcome_ids.index(self.outcome_id),
-                    },
-                    "rawOdds": raw_odds,
-                    "_outcomeId": str(self.outcome_id),
-                }
-            ],
-            "settledOdds": _fmt(odds) if result else None,
-            "createdTxHash": self.tx_hash,
-            "rawSettledOdds": raw_odds if result else None,
-            "potentialPayout": _fmt(amount * odds),
-            "potentialLossLimit": _fmt(amount * (odds - 1)),
-            "rawPotentialPayout": str(round(amount * odds * 10**TOKEN_DECIMALS)),
-            "createdBlockTimestamp": created_block_ts,
-            "rawPotentialLossLimit": str(round(amount * (odds - 1) * 10**TOKEN_DECIMALS)),
-            "resolvedBlockTimestamp": resolved_ts,
-            "isCashedOut": False,
-            "isFreebetAmountReturnable": None,
-            "paymasterContractAddress": None,
-            "redeemedTxHash": None,
-            "cashout": None,
-        }
-
-
-def _payout(amount: float, odds: float, result: str | None) -> float | None:
-    if result is None:
-        return None
-    if result == "Canceled":
-        return amount
-    return round(amount * odds, 6) if result == "Won" else 0.0
-
-
-def _fmt(value: float) -> str:
-    """Format a human amount or odds without trailing zeros (`18.5`, `10`)."""
-    return f"{value:.6f}".rstrip("0").rstrip(".")
-
-
-def _reject_text(code: str | None) -> str:
-    return {
-        "ODDS_CHANGED": "odds moved below minOdds before the bet reached the contracts",
-        "LIMIT_EXCEEDED": "the bet exceeds the condition's current limit",
-        "CONDITION_NOT_ACTIVE": "the condition is not active anymore",
-        "TOO_MANY_PENDING": "too many orders of this bettor are still being processed",
-    }.get(code or "", "the order was rejected during the contracts checks")
-
-
 def make_conditions(seed: int, per_phase: int) -> list[AzCondition]:
     """Deterministic condition catalogue: `per_phase` prematch then `per_phase` live."""
     conditions = []
@@ -353,7 +91,9 @@ class AzuroSimulator:
     """The Azuro-like simulator: `.app` is the FastAPI app, `.core` its knobs and log.
 
     `polygon_rpc_url` makes the subgraph `_meta` block follow that chain's head (minus the
-    `subgraph_lag_blocks` knob); without it the head advances one block per 2 s.
+    `subgraph_lag_blocks` knob); without it the head advances one block per 2 s. An order is
+    kept until `history_s` after it settled (or was rejected); then `GET /bet/orders/{id}`
+    answers 404 and its id may be used again.
     """
 
     def __init__(
@@ -362,14 +102,22 @@ class AzuroSimulator:
         seed: int = 1,
         knobs: KnobBox | None = None,
         clock: Clock | None = None,
-        event_log: EventLog | None = None,
+        event_log: EventSink | None = None,
         conditions_per_phase: int = 3,
         polygon_rpc_url: str | None = None,
         start_block: int = 81_234_567,
+        history_s: float = HISTORY_S,
+        max_records: int = MAX_RECORDS,
     ) -> None:
+        if history_s <= 0:
+            raise ValueError(f"history_s = {history_s}: expected > 0 seconds")
         self.core = SimCore("azuro", seed=seed, knobs=knobs, clock=clock, event_log=event_log)
         self.conditions = {c.condition_id: c for c in make_conditions(seed, conditions_per_phase)}
-        self.orders: dict[str, AzOrder] = {}
+        self.history_s = history_s
+        self.orders: Expiring[AzOrder] = Expiring(max_records)
+        self._pending: list[float] = []
+        """Heap of the monotonic times at which orders placed so far become final."""
+        self._rpc_http: httpx.AsyncClient | None = None
         self._polygon_rpc_url = polygon_rpc_url
         self._start_block = start_block
         self._start_mono = self.core.clock.monotonic()
@@ -377,6 +125,10 @@ class AzuroSimulator:
         self._last_head: tuple[int, int] | None = None
         self._bets = 0
         self.app = self._build_app()
+
+    def kept_records(self) -> int:
+        """Orders held in memory (bounded by `history_s` and `max_records`)."""
+        return len(self.orders)
 
     def _build_app(self) -> FastAPI:
         app = FastAPI(title="Azuro simulator", version="1")
@@ -410,9 +162,17 @@ class AzuroSimulator:
             return failure(500, "INTERNAL_ERROR", "internal error (simulated)")
         return JSONResponse({"id": order.id, "state": "Created"})
 
+    def _busy(self, now: float) -> int:
+        """Orders placed and not final yet."""
+        while self._pending and self._pending[0] <= now:
+            heapq.heappop(self._pending)
+        return len(self._pending)
+
     def _create(self, body: Any) -> AzOrder | None:
         parsed = _parse_place(body, self.conditions, self.core.clock.now_utc())
         order_id = f"{parsed['bettor']}_{parsed['nonce']}"
+        mono = self.core.clock.monotonic()
+        self.orders.expire(mono)
         if order_id in self.orders:
             raise AzuroError(400, "ORDER_ALREADY_EXISTS", f"order {order_id} already exists")
         core = self.core
@@ -443,9 +203,8 @@ class AzuroSimulator:
         quoted = condition.odds(outcome_id)
         implied = 1.0 / quoted + decision.slippage_bps / 10_000
         odds = round(1.0 / implied, 4) if 0 < implied < 1 else quoted
-        busy = sum(1 for o in self.orders.values() if o.final_at > now)
         error: str | None = None
-        if busy >= knobs.max_inflight:
+        if self._busy(mono) >= knobs.max_inflight:
             error = "TOO_MANY_PENDING"
         elif decision.outcome == "rejected":
             error = pick(REJECT_REASONS, decision.reject_pick)
@@ -479,8 +238,10 @@ class AzuroSimulator:
             bet_id=200_000 + self._bets,
             tx_hash=hex_id("azuro-tx", core.seed, order_id),
         )
-        self.orders[order_id] = order
         accepted = error is None
+        heapq.heappush(self._pending, mono + delay)
+        done_s = (settle - now).total_seconds() if accepted else delay
+        self.orders.put(order_id, order, until=mono + done_s + self.history_s)
         core.record(
             "order_result",
             {
@@ -504,6 +265,7 @@ class AzuroSimulator:
 
     async def get_order(self, order_id: str) -> JSONResponse:
         """`GET /bet/orders/{id}`: the order as it stands now; 404 for an unknown id."""
+        self.orders.expire(self.core.clock.monotonic())
         order = self.orders.get(order_id)
         if order is None:
             return failure(404, "NOT_FOUND", f"bet order {order_id} not found")
@@ -564,12 +326,13 @@ class AzuroSimulator:
     async def _head(self) -> tuple[int, int]:
         """Chain head (number, unix time): from the Polygon RPC if configured, else synthetic."""
         if self._polygon_rpc_url is not None:
+            if self._rpc_http is None:
+                self._rpc_http = httpx.AsyncClient()  # one for the app's life, not per request
             try:
-                async with httpx.AsyncClient() as http:
-                    rpc = JsonRpcClient(
-                        [self._polygon_rpc_url], chain="polygon", http=http, timeout_s=2.0
-                    )
-                    self._last_head = await rpc.latest_block()
+                rpc = JsonRpcClient(
+                    [self._polygon_rpc_url], chain="polygon", http=self._rpc_http, timeout_s=2.0
+                )
+                self._last_head = await rpc.latest_block()
             except RpcError:
                 self.core.record("subgraph_head_error", {"detail": "polygon RPC unreachable"})
             if self._last_head is not None:
@@ -693,11 +456,11 @@ def _parse_place(body: Any, conditions: dict[str, AzCondition], now: datetime) -
             "OUTCOME_NOT_FOUND",
             f"outcome {outcome_id!r} not in condition {condition.condition_id}",
         )
-    return {
-        "environment": env,
-        "bettor": body["bettor"].lower(),
-        "owner": body["betOwner"].lower(),
-        "affiliate": str(client.get("affiliate", "0x" + "0" * 40)).lower(),
+    return {  # the same few addresses come with every order: keep one copy of each
+        "environment": sys.intern(env),
+        "bettor": sys.intern(body["bettor"].lower()),
+        "owner": sys.intern(body["betOwner"].lower()),
+        "affiliate": sys.intern(str(client.get("affiliate", "0x" + "0" * 40)).lower()),
         "condition": condition,
         "outcome_id": outcome_id,
         "amount_raw": amount_raw,
@@ -716,13 +479,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--conditions-per-phase", type=int, default=3)
     parser.add_argument("--polygon-rpc", default=None, help="follow this chain head in _meta")
 
-    def build(args: argparse.Namespace, knobs: KnobBox, log: EventLog | None) -> FastAPI:
+    def build(args: argparse.Namespace, knobs: KnobBox, log: EventSink | None) -> FastAPI:
         sim = AzuroSimulator(
             seed=args.seed,
             knobs=knobs,
             event_log=log,
             conditions_per_phase=args.conditions_per_phase,
             polygon_rpc_url=args.polygon_rpc,
+            history_s=args.history_s,
         )
         return sim.app
 

@@ -10,13 +10,12 @@ from collections import Counter, deque
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 
 from arbqos.clock import Clock, SystemClock, format_ts
-from arbqos.eventlog import EventLog
 from arbqos_harness.sim.knobs import KnobBox, KnobError, SimKnobs
 
 Phase = Literal["pregame", "live"]
@@ -95,6 +94,15 @@ def hex_id(*parts: object, length: int = 64) -> str:
     return "0x" + (digest * 2)[:length]
 
 
+class EventSink(Protocol):
+    """Where decisions are logged: `arbqos_harness.sim.decisionlog.DecisionLog` (bounded on
+    disk) or the product's `arbqos.eventlog.EventLog`."""
+
+    def write(self, event: str, fields: Mapping[str, Any]) -> Any:
+        """Append one record."""
+        ...
+
+
 class VenueError(Exception):
     """A refused venue request: HTTP status, the venue's error code, a message."""
 
@@ -119,7 +127,7 @@ class SimCore:
         seed: int,
         knobs: KnobBox | None = None,
         clock: Clock | None = None,
-        event_log: EventLog | None = None,
+        event_log: EventSink | None = None,
     ) -> None:
         self.venue = venue
         self.seed = seed

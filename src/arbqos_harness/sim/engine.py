@@ -16,7 +16,7 @@ import asyncio
 import inspect
 import logging
 import random
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -25,19 +25,25 @@ from typing import Any
 import httpx
 
 from arbqos.clock import Clock, SystemClock, format_ts, parse_ts
+from arbqos_harness.sim.legs import (
+    AZURO_ODDS_DECIMALS,
+    SX_ODDS_ONE,
+    SX_USDC,
+    Pair,
+    Quote,
+    azuro_bet_body,
+    sx_fill_body,
+)
 from arbqos_harness.sim.observer import EngineObserver, LegInfo, LegResult, RecordingObserver
 
 logger = logging.getLogger(__name__)
 
 TradingAllowed = Callable[[], bool | Awaitable[bool]]
-SX_ODDS_ONE = 10**20
-SX_USDC = "0x6629Ce1Cf35Cc1329ebB4F63202F3f197b3F050B"
-AZURO_ODDS_DECIMALS = 12
-AZURO_CORE = "0xF9548Be470A4e130c90ceA8b179FCD66D2972AC7"
 AZURO_FINAL = frozenset({"Accepted", "Rejected", "Canceled", "Settled"})
 SX_EXPIRED_CODES = frozenset({"AFTER_ORDER_EXPIRY"})
-_PLACEHOLDER_SIG = "0x" + "00" * 65
-"""The engine never signs: arbqos holds no private key. The simulators do not verify."""
+SX_START_MARGIN_S = 10
+"""Settlement lookups ask SX for trades from this long before the oldest open one (clocks)."""
+PAUSE_CHANGES_KEPT = 1000
 
 
 @dataclass(frozen=True)
@@ -65,6 +71,9 @@ class EngineSettings:
     """How often accepted bets are checked for settlement."""
     shutdown_grace_s: float = 5.0
     """On stop, how long in-flight legs may finish before they are cancelled."""
+    settle_give_up_s: float = 3600.0
+    """An accepted bet not seen settled this long after acceptance is no longer looked up
+    (counted in `EngineStats.unsettled_dropped`), so lookups never grow without bound."""
     seed: int = 1
     taker: str = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"
     bettor: str = "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC"
@@ -84,7 +93,8 @@ class EngineSettings:
 
 @dataclass
 class EngineStats:
-    """What the engine did; `pause_changes` lists `(utc_ts, allowed)` at every transition."""
+    """What the engine did; `pause_changes` lists `(utc_ts, allowed)` at the latest
+    `PAUSE_CHANGES_KEPT` transitions."""
 
     opportunities: int = 0
     skipped_paused: int = 0
@@ -95,7 +105,11 @@ class EngineStats:
     results: Counter[str] = field(default_factory=Counter)
     settled: Counter[str] = field(default_factory=Counter)
     failed_trades: int = 0
-    pause_changes: list[tuple[str, bool]] = field(default_factory=list)
+    unsettled_dropped: int = 0
+    """Accepted bets given up on: gone from the venue, or unsettled after `settle_give_up_s`."""
+    pause_changes: deque[tuple[str, bool]] = field(
+        default_factory=lambda: deque(maxlen=PAUSE_CHANGES_KEPT)
+    )
 
     def to_json(self) -> dict[str, Any]:
         """The stats as plain JSON values."""
@@ -109,29 +123,9 @@ class EngineStats:
             "results": dict(self.results),
             "settled": dict(self.settled),
             "failed_trades": self.failed_trades,
+            "unsettled_dropped": self.unsettled_dropped,
             "pause_changes": [list(p) for p in self.pause_changes],
         }
-
-
-@dataclass(frozen=True)
-class Pair:
-    """An SX market and the Azuro condition of the same event."""
-
-    phase: str
-    sx_market: str
-    azuro_condition: str
-    azuro_outcome: int
-
-
-@dataclass(frozen=True)
-class Quote:
-    """Both venues' prices at one moment (monotonic `at`)."""
-
-    sx_prob: float
-    """Taker implied probability of SX outcome one."""
-    azuro_odds: float
-    """Decimal odds of the Azuro outcome opposite to SX outcome one."""
-    at: float
 
 
 class ArbEngine:
@@ -158,8 +152,10 @@ class ArbEngine:
         self._tasks: set[asyncio.Task[None]] = set()
         self._allowed_last: bool | None = None
         self._pairs: list[Pair] = []
-        self._sx_open: set[str] = set()
-        self._azuro_open: set[str] = set()
+        self._sx_open: dict[str, float] = {}
+        """fillHash -> unix time the fill was accepted, until seen settled or failed."""
+        self._azuro_open: dict[str, float] = {}
+        """Order id -> unix time it was accepted, until seen settled or canceled."""
         self._nonce = 0
         self.stats = EngineStats()
 
@@ -168,18 +164,20 @@ class ArbEngine:
         self._stop.set()
 
     @property
+    def pairs(self) -> list[Pair]:
+        """The market pairs found by `prepare()` (empty before)."""
+        return list(self._pairs)
+
+    @property
     def inflight(self) -> int:
         """Legs sent and not final yet."""
         return self._inflight
 
     async def run(self, duration_s: float | None = None) -> EngineStats:
         """Trade until `stop()` or `duration_s` (engine clock) elapses; return the stats."""
-        http = self._http or httpx.AsyncClient(timeout=self.settings.request_timeout_s)
-        self._http = http
         settle_task: asyncio.Task[None] | None = None
         try:
-            self._pairs = await self._discover()
-            if not self._pairs:
+            if not await self.prepare():
                 return self.stats
             settle_task = asyncio.create_task(self._settlement_loop())
             period = 1.0 / self.settings.opportunities_per_s
@@ -189,18 +187,29 @@ class ArbEngine:
                 now = self._clock.monotonic()
                 if duration_s is not None and now - start >= duration_s:
                     break
-                await self._tick()
+                await self.tick()
                 next_at += period
                 await self._sleep_or_stop(next_at - self._clock.monotonic())
         finally:
-            await self._drain()
+            await self.drain()
             if settle_task is not None:
                 settle_task.cancel()
                 await asyncio.gather(settle_task, return_exceptions=True)
-            if self._owns_http:
-                await http.aclose()
-                self._http = None
+            await self.close()
         return self.stats
+
+    async def prepare(self) -> bool:
+        """Open the HTTP client and pair the venues' markets; False when stopped before."""
+        if self._http is None:
+            self._http = httpx.AsyncClient(timeout=self.settings.request_timeout_s)
+        self._pairs = await self._discover()
+        return bool(self._pairs)
+
+    async def close(self) -> None:
+        """Close the HTTP client if the engine opened it."""
+        if self._owns_http and self._http is not None:
+            await self._http.aclose()
+            self._http = None
 
     async def _sleep_or_stop(self, seconds: float) -> None:
         if seconds <= 0:
@@ -212,7 +221,8 @@ class ArbEngine:
         for pending in (sleeper, stopper):
             pending.cancel()
 
-    async def _drain(self) -> None:
+    async def drain(self) -> None:
+        """Wait for in-flight opportunities (at most `shutdown_grace_s`), then cancel them."""
         if not self._tasks:
             return
         _, pending = await asyncio.wait(set(self._tasks), timeout=self.settings.shutdown_grace_s)
@@ -262,7 +272,8 @@ class ArbEngine:
             logger.info("trading %s", "allowed" if allowed else "paused")
         return allowed
 
-    async def _tick(self) -> None:
+    async def tick(self) -> None:
+        """Take one opportunity now if trading is allowed and a pair of legs fits."""
         if not await self.trading_allowed():
             self.stats.skipped_paused += 1
             return
@@ -362,19 +373,10 @@ class ArbEngine:
         self.observer.leg_result(leg, result)
 
     async def _sx_leg(self, pair: Pair, quote: Quote, stake: float, salt: str) -> None:
-        assert self._http is not None
-        desired = int(quote.sx_prob * SX_ODDS_ONE)
-        body = {
-            "market": pair.sx_market,
-            "baseToken": SX_USDC,
-            "isTakerBettingOutcomeOne": True,
-            "stakeWei": str(round(stake * 100) * 10**4),
-            "desiredOdds": str(desired),
-            "oddsSlippage": self.settings.odds_slippage_pct,
-            "taker": self.settings.taker,
-            "takerSig": _PLACEHOLDER_SIG,
-            "fillSalt": salt,
-        }
+        s = self.settings
+        body = sx_fill_body(
+            pair, quote, stake, salt, taker=s.taker, odds_slippage_pct=s.odds_slippage_pct
+        )
         leg = self._leg("sx", pair, stake, quote.sx_prob, quote)
         await self._send(leg, self._sx_fill(body, stake))
 
@@ -398,7 +400,7 @@ class ArbEngine:
             if filled <= 0:
                 return LegResult("rejected", 0.0, code="NOTHING_FILLED")
             fill_hash = str(data.get("fillHash"))
-            self._sx_open.add(fill_hash)
+            self._sx_open[fill_hash] = self._clock.now_utc().timestamp()
             return LegResult(
                 "partial" if data.get("isPartialFill") else "filled",
                 filled if data.get("isPartialFill") else stake,
@@ -414,36 +416,17 @@ class ArbEngine:
         return LegResult("error", 0.0, code=f"http_{resp.status_code}")
 
     async def _azuro_leg(self, pair: Pair, quote: Quote, stake: float) -> None:
-        assert self._http is not None
-        s = self.settings
-        min_odds = quote.azuro_odds * (1 - s.odds_slippage_pct / 100)
         nonce = str(int(self._clock.now_utc().timestamp() * 1000) * 1000 + self._nonce % 1000)
-        body = {
-            "environment": "PolygonUSDT",
-            "bettor": s.bettor.lower(),
-            "betOwner": s.bettor.lower(),
-            "clientBetData": {
-                "clientData": {
-                    "attention": "By signing this message I confirm placing this bet",
-                    "affiliate": "0x" + "0" * 40,
-                    "core": AZURO_CORE,
-                    "expiresAt": int(self._clock.now_utc().timestamp() + s.order_ttl_s),
-                    "chainId": 137,
-                    "relayerFeeAmount": "0",
-                    "isBetSponsored": False,
-                    "isFeeSponsored": False,
-                    "isSponsoredBetReturnable": False,
-                },
-                "bet": {
-                    "conditionId": pair.azuro_condition,
-                    "outcomeId": pair.azuro_outcome,
-                    "minOdds": str(int(min_odds * 10**AZURO_ODDS_DECIMALS)),
-                    "amount": str(round(stake * 100) * 10**4),
-                    "nonce": nonce,
-                },
-            },
-            "bettorSignature": _PLACEHOLDER_SIG,
-        }
+        expires = int(self._clock.now_utc().timestamp() + self.settings.order_ttl_s)
+        body = azuro_bet_body(
+            pair,
+            quote,
+            stake,
+            bettor=self.settings.bettor,
+            odds_slippage_pct=self.settings.odds_slippage_pct,
+            nonce=nonce,
+            expires_at=expires,
+        )
         leg = self._leg("azuro", pair, stake, 1.0 / quote.azuro_odds, quote)
         await self._send(leg, self._azuro_bet(leg, body, stake))
 
@@ -481,7 +464,7 @@ class ArbEngine:
                 continue
             if state in ("Rejected", "Canceled"):
                 return LegResult("rejected", 0.0, code=str(order.get("error") or state))
-            self._azuro_open.add(order_id)
+            self._azuro_open[order_id] = self._clock.now_utc().timestamp()
             return LegResult(
                 "filled",
                 float(order.get("amount") or stake),
@@ -506,19 +489,50 @@ class ArbEngine:
     async def _settlement_loop(self) -> None:
         while True:
             await self._clock.sleep(self.settings.settle_poll_s)
-            try:
-                await self._check_sx_settlements()
-                await self._check_azuro_settlements()
-            except (httpx.HTTPError, ValueError, KeyError) as err:
-                logger.warning("settlement check failed: %s", err.__class__.__name__)
+            await self.check_settlements()
+
+    async def check_settlements(self) -> None:
+        """Look up every open bet once on both venues; a failed lookup is retried next time."""
+        try:
+            await self._check_sx_settlements()
+            await self._check_azuro_settlements()
+        except (httpx.HTTPError, ValueError, KeyError) as err:
+            logger.warning("settlement check failed: %s", err.__class__.__name__)
+
+    def open_bets(self) -> int:
+        """Accepted bets still looked up for their settlement."""
+        return len(self._sx_open) + len(self._azuro_open)
+
+    def _give_up_old(self) -> None:
+        """Stop looking up bets accepted more than `settle_give_up_s` ago."""
+        horizon = self._clock.now_utc().timestamp() - self.settings.settle_give_up_s
+        for book in (self._sx_open, self._azuro_open):
+            stale = [key for key, accepted in book.items() if accepted < horizon]
+            for key in stale:
+                del book[key]
+            if stale:
+                self.stats.unsettled_dropped += len(stale)
+                logger.warning(
+                    "%d bets unsettled after %g s; no longer looked up",
+                    len(stale),
+                    self.settings.settle_give_up_s,
+                )
 
     async def _check_sx_settlements(self) -> None:
+        """Page through the wallet's trades from the oldest open one on (`startDate`)."""
         assert self._http is not None
+        self._give_up_old()
         if not self._sx_open:
             return
+        start = int(min(self._sx_open.values())) - SX_START_MARGIN_S
         key: str | None = "0"
         while key is not None and self._sx_open:
-            params = {"bettor": self.settings.taker, "pageSize": "1000", "paginationKey": key}
+            params = {
+                "bettor": self.settings.taker,
+                "startDate": str(start),
+                "pageSize": "1000",
+                "paginationKey": key,
+            }
             with self.observer.call("sx", "trades") as call:
                 resp = await self._http.get(self.settings.sx_url + "/trades", params=params)
                 call.fail_status(resp.status_code)
@@ -530,10 +544,10 @@ class ArbEngine:
                 if fill_hash not in self._sx_open:
                     continue
                 if trade["tradeStatus"] == "FAILED":
-                    self._sx_open.discard(fill_hash)
+                    del self._sx_open[fill_hash]
                     self.stats.failed_trades += 1
                 elif trade["settled"]:
-                    self._sx_open.discard(fill_hash)
+                    del self._sx_open[fill_hash]
                     outcome = int(trade["outcome"])
                     won = (outcome == 1) == bool(trade["bettingOutcomeOne"])
                     self._settle("sx", "void" if outcome == 0 else ("won" if won else "lost"))
@@ -545,14 +559,18 @@ class ArbEngine:
             with self.observer.call("azuro", "bet_order_get") as call:
                 resp = await self._http.get(f"{self.settings.azuro_url}/bet/orders/{order_id}")
                 call.fail_status(resp.status_code)
+            if resp.status_code == 404:
+                del self._azuro_open[order_id]  # the venue no longer knows it
+                self.stats.unsettled_dropped += 1
+                continue
             if resp.status_code != 200:
                 continue
             order = resp.json()
             if order.get("state") == "Canceled":
-                self._azuro_open.discard(order_id)
+                del self._azuro_open[order_id]
                 self._settle("azuro", "void")
             elif order.get("state") == "Settled":
-                self._azuro_open.discard(order_id)
+                del self._azuro_open[order_id]
                 self._settle("azuro", "won" if order.get("result") == "Won" else "lost")
 
     def _settle(self, venue: str, outcome: str) -> None:

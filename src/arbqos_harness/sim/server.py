@@ -14,10 +14,11 @@ import uvicorn
 from fastapi import FastAPI
 
 from arbqos.clock import SystemClock
-from arbqos.eventlog import EventLog
 from arbqos.log import configure_logging
 from arbqos.net import LOOPBACK
 from arbqos_harness.process import free_port
+from arbqos_harness.sim.decisionlog import DECISION_LOG_RETENTION_S, DecisionLog
+from arbqos_harness.sim.history import HISTORY_S
 from arbqos_harness.sim.knobs import KnobBox, KnobError, SimKnobs
 
 
@@ -88,7 +89,7 @@ def serve(app: FastAPI, host: str = LOOPBACK, port: int | None = None) -> SimSer
     return SimServer(app, host, port).start()
 
 
-AppBuilder = Callable[[argparse.Namespace, KnobBox, EventLog | None], FastAPI]
+AppBuilder = Callable[[argparse.Namespace, KnobBox, DecisionLog | None], FastAPI]
 
 
 def run_cli(parser: argparse.ArgumentParser, argv: list[str] | None, build: AppBuilder) -> int:
@@ -97,11 +98,26 @@ def run_cli(parser: argparse.ArgumentParser, argv: list[str] | None, build: AppB
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--seed", type=int, default=1, help="seed of every simulated decision")
     parser.add_argument("--event-log", type=Path, default=None, help="JSON-lines decision log")
+    parser.add_argument(
+        "--log-retention-s",
+        type=float,
+        default=DECISION_LOG_RETENTION_S,
+        help="keep at least this many seconds of the decision log on disk (two segments)",
+    )
+    parser.add_argument(
+        "--history-s",
+        type=float,
+        default=HISTORY_S,
+        help="keep finished trades/orders and fill salts in memory this long",
+    )
     parser.add_argument("--config-hash", default="sim", help="config hash stamped on log lines")
     parser.add_argument(
         "--knobs", default="{}", help="initial knobs as JSON, e.g. '{\"time_scale\": 0.1}'"
     )
     args = parser.parse_args(argv)
+    for flag in ("log_retention_s", "history_s"):
+        if not getattr(args, flag) > 0:
+            parser.error(f"--{flag.replace('_', '-')} {getattr(args, flag)}: give seconds > 0")
     try:
         changes = json.loads(args.knobs)
         if not isinstance(changes, dict):
@@ -112,7 +128,12 @@ def run_cli(parser: argparse.ArgumentParser, argv: list[str] | None, build: AppB
     configure_logging()
     log = None
     if args.event_log is not None:
-        log = EventLog(args.event_log, SystemClock(), config_hash=args.config_hash)
+        log = DecisionLog(
+            args.event_log,
+            SystemClock(),
+            config_hash=args.config_hash,
+            retention_s=args.log_retention_s,
+        )
     app = build(args, knobs, log)
     uvicorn.run(
         app,

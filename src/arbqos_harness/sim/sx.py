@@ -15,16 +15,16 @@ from __future__ import annotations
 
 import argparse
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from arbqos.clock import Clock, format_ts
-from arbqos.eventlog import EventLog
 from arbqos_harness.sim.core import (
     Decision,
+    EventSink,
     Phase,
     SimCore,
     VenueError,
@@ -34,7 +34,9 @@ from arbqos_harness.sim.core import (
     install_faults,
     pick,
 )
+from arbqos_harness.sim.history import HISTORY_S, MAX_RECORDS, Expiring
 from arbqos_harness.sim.knobs import KnobBox
+from arbqos_harness.sim.sx_trades import SxTrade, TradeBook, TradeQuery
 
 ODDS_ONE = 10**20
 """Implied probability 1.0 in SX odds units."""
@@ -130,60 +132,6 @@ class FillRequest:
     market: SxMarket
 
 
-@dataclass(frozen=True)
-class SxTrade:
-    """One accepted fill and its planned life: PENDING, SUCCESS or FAILED, then settlement."""
-
-    fill_hash: str
-    order_hash: str
-    market_hash: str
-    bettor: str
-    base_token: str
-    stake_units: int
-    odds: int
-    bet_time: datetime
-    outcome_one: bool
-    confirm_at: datetime
-    failed: bool
-    settle_at: datetime
-    void: bool
-    winner_one: bool
-
-    def status(self, now: datetime) -> str:
-        """PENDING until confirmed on chain, then SUCCESS or FAILED."""
-        if now < self.confirm_at:
-            return "PENDING"
-        return "FAILED" if self.failed else "SUCCESS"
-
-    def settled(self, now: datetime) -> bool:
-        """True once a successful trade's market is settled (won, lost or voided)."""
-        return not self.failed and now >= self.settle_at
-
-    def to_json(self, now: datetime) -> dict[str, Any]:
-        """The trade in the `GET /trades` sample shape."""
-        settled = self.settled(now)
-        outcome = 0 if self.void else (1 if self.winner_one else 2)
-        return {
-            "baseToken": self.base_token,
-            "bettor": self.bettor,
-            "stake": str(self.stake_units),
-            "odds": str(self.odds),
-            "orderHash": self.order_hash,
-            "marketHash": self.market_hash,
-            "maker": False,
-            "betTime": int(self.bet_time.timestamp()),
-            "settled": settled,
-            "settleValue": outcome if settled else 0,
-            "bettingOutcomeOne": self.outcome_one,
-            "fillHash": self.fill_hash,
-            "tradeStatus": self.status(now),
-            "valid": not self.failed,
-            "marketHasRefunds": False,
-            "outcome": outcome if settled else 0,
-            "settleDate": format_ts(self.settle_at) if settled else None,
-        }
-
-
 def make_markets(seed: int, per_phase: int) -> list[SxMarket]:
     """Deterministic market catalogue: `per_phase` pregame then `per_phase` live markets."""
     markets = []
@@ -207,14 +155,26 @@ class SxSimulator:
         seed: int = 1,
         knobs: KnobBox | None = None,
         clock: Clock | None = None,
-        event_log: EventLog | None = None,
+        event_log: EventSink | None = None,
         markets_per_phase: int = 3,
+        history_s: float = HISTORY_S,
+        max_records: int = MAX_RECORDS,
     ) -> None:
         self.core = SimCore("sx", seed=seed, knobs=knobs, clock=clock, event_log=event_log)
         self.markets = {m.market_hash: m for m in make_markets(seed, markets_per_phase)}
-        self.trades: list[SxTrade] = []
-        self._salts: set[str] = set()
+        self.trades = TradeBook(history_s, max_records)
+        self._salts: Expiring[None] = Expiring(max_records)
+        """Fill salts seen in the last `history_s`: a repeat is FILL_ALREADY_SUBMITTED."""
         self.app = self._build_app()
+
+    def kept_records(self) -> int:
+        """Trades and fill salts held in memory (bounded by `history_s` and `max_records`)."""
+        return len(self.trades) + len(self._salts)
+
+    def tidy(self) -> None:
+        """Drop what is past its time: settled trades and fill salts older than `history_s`."""
+        self.trades.tidy(self.core.clock.now_utc())
+        self._salts.expire(self.core.clock.monotonic())
 
     @property
     def default_market(self) -> SxMarket:
@@ -258,7 +218,7 @@ class SxSimulator:
                 "makerOrderMinimums": {USDC: "10000000", WSX: "30000000000000000000"},
                 "takerMinimums": {USDC: str(TAKER_MIN_UNITS), WSX: "30000000000000000000"},
                 "addresses": {"4162": {"USDC": USDC, "WSX": WSX}},
-                "totalVolume": round(sum(t.stake_units for t in self.trades) / USDC_UNITS, 2),
+                "totalVolume": round(self.trades.volume_units / USDC_UNITS, 2),
                 "domainVersion": "6.0",
                 "EIP712FillHasher": "0x845a2Da2D70fEDe8474b1C8518200798c60aC364",
                 "TokenTransferProxy": "0x38aef22952F1E7d2fC7FE4A7bB7e1d2A37BAdD2c",
@@ -409,7 +369,7 @@ class SxSimulator:
             void=decision.void,
             winner_one=decision.side_pick < req.market.p_one,
         )
-        self.trades.append(trade)
+        self.trades.add(trade)
         return trade
 
     def _parse_fill(self, body: Any) -> FillRequest:
@@ -432,13 +392,15 @@ class SxSimulator:
         salt = body["fillSalt"]
         if not isinstance(salt, str) or not salt:
             raise SxError(400, "INVALID_REQUEST", "fillSalt must be a non-empty string")
+        self.tidy()
         if salt in self._salts:
             raise SxError(400, "FILL_ALREADY_SUBMITTED")
         market_hash = body.get("market")
         market = self.default_market if market_hash is None else self.markets.get(market_hash)
         if market is None:
             raise SxError(400, "INVALID_ORDERS", f"Order is now inactive (market {market_hash})")
-        self._salts.add(salt)
+        until = self.core.clock.monotonic() + self.trades.history_s
+        self._salts.put(salt, None, until=until)
         return FillRequest(
             taker=str(body["taker"]),
             base_token=str(body["baseToken"]),
@@ -451,33 +413,42 @@ class SxSimulator:
         )
 
     async def get_trades(self, request: Request) -> JSONResponse:
-        """`GET /trades` with the documented filters and `pageSize` / `paginationKey` paging."""
+        """`GET /trades`: the documented filters, `pageSize` and an opaque `paginationKey`.
+
+        Trades come in bet-time order; those finished more than `history_s` ago are gone.
+        """
         params = request.query_params
         now = self.core.clock.now_utc()
         try:
             page_size = int(params.get("pageSize", "100"))
-            start = int(params.get("paginationKey", "0"))
+            after = int(params.get("paginationKey", "0"))
+            start = _opt_int(params.get("startDate"))
+            end = _opt_int(params.get("endDate"))
         except ValueError:
-            return failure(400, "INVALID_REQUEST", "pageSize and paginationKey must be integers")
-        if not 1 <= page_size <= 1000 or start < 0:
+            return failure(
+                400,
+                "INVALID_REQUEST",
+                "pageSize, paginationKey, startDate and endDate must be integers",
+            )
+        if not 1 <= page_size <= 1000 or after < 0:
             return failure(400, "INVALID_REQUEST", "pageSize must be 1-1000")
         settled = params.get("settled")
         if settled not in (None, "true", "false"):
             return failure(400, "INVALID_REQUEST", "settled must be true or false")
-        markets = set(filter(None, params.get("marketHashes", "").split(",")))
-        rows = [
-            t.to_json(now)
-            for t in self.trades
-            if params.get("bettor") in (None, t.bettor)
-            and (not markets or t.market_hash in markets)
-            and params.get("tradeStatus") in (None, t.status(now))
-            and (settled is None or t.settled(now) == (settled == "true"))
-        ]
-        page = rows[start : start + page_size]
-        more = start + page_size < len(rows)
+        query = TradeQuery(
+            bettor=params.get("bettor"),
+            markets=frozenset(filter(None, params.get("marketHashes", "").split(","))),
+            base_token=params.get("baseToken"),
+            status=params.get("tradeStatus"),
+            settled=None if settled is None else settled == "true",
+            start_date=start,
+            end_date=end,
+        )
+        self.tidy()
+        trades, next_seq = self.trades.page(query, now, after=after, size=page_size)
         data = {
-            "trades": page,
-            "nextKey": str(start + page_size) if more else None,
+            "trades": [t.to_json(now) for t in trades],
+            "nextKey": str(next_seq) if next_seq is not None else None,
             "pageSize": page_size,
         }
         return JSONResponse({"status": "success", "data": data})
@@ -502,6 +473,11 @@ class SxSimulator:
         return JSONResponse({"status": "success", "data": data})
 
 
+def _opt_int(text: str | None) -> int | None:
+    """An optional integer query parameter (ValueError when not an integer)."""
+    return None if text is None else int(text)
+
+
 def _uint(value: Any, name: str) -> int:
     """Parse a base-10 unsigned integer string (SX sends big numbers as strings)."""
     if not isinstance(value, str) or not value.isdigit():
@@ -519,9 +495,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--markets-per-phase", type=int, default=3)
 
-    def build(args: argparse.Namespace, knobs: KnobBox, log: EventLog | None) -> FastAPI:
+    def build(args: argparse.Namespace, knobs: KnobBox, log: EventSink | None) -> FastAPI:
         sim = SxSimulator(
-            seed=args.seed, knobs=knobs, event_log=log, markets_per_phase=args.markets_per_phase
+            seed=args.seed,
+            knobs=knobs,
+            event_log=log,
+            markets_per_phase=args.markets_per_phase,
+            history_s=args.history_s,
         )
         return sim.app
 

@@ -226,15 +226,25 @@ def test_module_entry_points_serve_with_knobs_and_a_log(tmp_path: Path, module: 
         assert knobs["time_scale"] == 0.1
         httpx.post(f"http://127.0.0.1:{port}/sim/knobs", json={"slow_accept": 2})
         assert proc.alive()
-    assert read_log(log)[0]["event"] == "knobs_changed"
+    header, changed = read_log(log)[:2]
+    assert (header["event"], header["segment"]) == ("log_segment", 0)
+    assert changed["event"] == "knobs_changed"
 
 
-def test_module_entry_point_rejects_bad_knobs() -> None:
+@pytest.mark.parametrize(
+    ("flags", "named"),
+    [
+        (["--knobs", '{"bogus": 1}'], "bogus"),
+        (["--history-s", "0"], "--history-s"),
+        (["--log-retention-s", "-5"], "--log-retention-s"),
+    ],
+)
+def test_module_entry_point_rejects_bad_flags(flags: list[str], named: str) -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "arbqos_harness.sim.sx", "--port", "1", "--knobs", '{"bogus": 1}'],
+        [sys.executable, "-m", "arbqos_harness.sim.sx", "--port", "1", *flags],
         capture_output=True,
         text=True,
         timeout=30,
         check=False,
     )
-    assert done.returncode == 2 and "bogus" in done.stderr
+    assert done.returncode == 2 and named in done.stderr

@@ -1,0 +1,1 @@
+"""Long-running health of the local stack: the live soak command and the compressed soak."""
