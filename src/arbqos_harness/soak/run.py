@@ -17,6 +17,7 @@ import sys
 import threading
 import time
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
@@ -25,6 +26,7 @@ from arbqos.clock import format_ts, parse_ts
 from arbqos.config import LoadedConfig
 from arbqos.log import configure_logging
 from arbqos.probes.audit import audit_files
+from arbqos.wire import JournalEntryOut
 from arbqos_harness.demo.breach import log_files
 from arbqos_harness.demo.runconfig import DemoTuning
 from arbqos_harness.demo.session import stop_on_signals
@@ -52,10 +54,7 @@ def run_soak(
     out = stream or sys.stdout
     out_dir.mkdir(parents=True, exist_ok=True)
     options = StackOptions(
-        tuning=DemoTuning(
-            heartbeat_interval_s=plan.heartbeat_interval_s,
-            probe_timeout_s=min(DemoTuning().probe_timeout_s, plan.heartbeat_interval_s / 3),
-        ),
+        tuning=_tuning(plan.heartbeat_interval_s),
         engine_rate=plan.rate,
         prefix="soak",
         runs_dir=runs_dir or StackOptions().runs_dir,
@@ -107,7 +106,7 @@ class Recorder:
         self.stopped_early: str | None = None
         self.started_wall = time.time()
         self.elapsed_s = 0.0
-        self.journal: list[dict[str, Any]] = []
+        self.journal: list[JournalEntryOut] = []
         self.journal_error: str | None = None
 
     def run(self, stop: threading.Event) -> None:
@@ -178,7 +177,7 @@ class Recorder:
             self.stopped_early = "a process of the stack exited"
             return True
         try:
-            state = self.stack.status().get("state")
+            state: str = self.stack.status().state
         except Exception as err:  # the orchestrator is judged by its journal at the end
             state = f"unreachable ({type(err).__name__})"
         if state != "running":
@@ -270,16 +269,26 @@ class Recorder:
         found = []
         for entry in reversed(self.journal):
             try:
-                at = parse_ts(str(entry["ts"])).timestamp()
-            except (KeyError, ValueError):
+                at = parse_ts(entry.ts).timestamp()
+            except ValueError:
                 continue
-            if at >= self.started_wall and entry.get("state_after") == "paused":
-                data = entry.get("data") or {}
-                found.append(PauseEvent(str(entry["ts"]), list(data.get("reasons", []))))
+            if at >= self.started_wall and entry.state_after == "paused":
+                found.append(PauseEvent(entry.ts, list(entry.data.get("reasons", []))))
         if not found and self.paused_polls:  # not journaled, but not running either
             ts, _, state = self.paused_polls[0].partition(" ")
             found.append(PauseEvent(ts, [f"state {state} when polled"]))
         return found
+
+
+def _tuning(interval_s: float) -> DemoTuning:
+    """Demo timings at the soak's heartbeat interval, retries scaled to fit in it."""
+    base = DemoTuning()
+    timeout_s = min(base.probe_timeout_s, interval_s / 3)
+    retries = 2  # failure_threshold - 1 at the default threshold of 3
+    retry_s = min(base.retry_interval_s, (interval_s - timeout_s) / retries)
+    return replace(
+        base, heartbeat_interval_s=interval_s, probe_timeout_s=timeout_s, retry_interval_s=retry_s
+    )
 
 
 def _anvil_pids(stack: DemoStack) -> dict[str, int]:
