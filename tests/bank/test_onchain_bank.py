@@ -25,12 +25,6 @@ from arbqos.config.schema import ArbqosConfig, BalanceWatcherConfig, RiskConfig,
 from arbqos.registry import RuntimeRegistry
 from arbqos_harness.chain.localchain import WALLETS, LocalChains
 from tests.bank.conftest import AZURO, SX, FakeTokenChain, wallets
-from tests.harness.chain.shared import session_chains
-
-
-@pytest.fixture(scope="session")
-def chains(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> LocalChains:
-    return session_chains(request, tmp_path_factory)
 
 
 @pytest.fixture
@@ -246,11 +240,13 @@ async def test_token_that_is_no_stablecoin_is_valued_at_its_price(
 
 
 @pytest.mark.slow
-async def test_onchain_bank_reads_anvil_tokens(chains: LocalChains, fake_clock: FakeClock) -> None:
-    chains.set_token_balance("sx_rollup", WALLETS["sx"][1], "321.5")
-    chains.set_token_balance("polygon", WALLETS["azuro"][1], 42)
+async def test_onchain_bank_reads_anvil_tokens(
+    local_chains: LocalChains, fake_clock: FakeClock
+) -> None:
+    local_chains.set_token_balance("sx_rollup", WALLETS["sx"][1], "321.5")
+    local_chains.set_token_balance("polygon", WALLETS["azuro"][1], 42)
     async with httpx.AsyncClient() as client:
-        bank = build_bank(chains.config(), http=client, clock=fake_clock)
+        bank = build_bank(local_chains.config(), http=client, clock=fake_clock)
         balances = await bank.read_balances()
     assert balances["sx"].balance_usd == pytest.approx(321.5)
     assert balances["azuro"].balance_usd == pytest.approx(42.0)
@@ -258,9 +254,9 @@ async def test_onchain_bank_reads_anvil_tokens(chains: LocalChains, fake_clock: 
 
 @pytest.mark.slow
 async def test_decimals_mismatch_on_anvil_names_both_values(
-    chains: LocalChains, fake_clock: FakeClock
+    local_chains: LocalChains, fake_clock: FakeClock
 ) -> None:
-    base = chains.config()
+    base = local_chains.config()
     wrong = {
         **base.risk.wallets,
         "azuro": base.risk.wallets["azuro"].model_copy(update={"decimals": 18}),

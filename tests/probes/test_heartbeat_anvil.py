@@ -17,7 +17,6 @@ from arbqos.probes.audit import run_audit
 from arbqos_harness.chain.localchain import LocalChains
 from arbqos_harness.process import ManagedProcess, free_port, wait_for_http
 from tests.conftest import REPO_ROOT
-from tests.harness.chain.shared import session_chains
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(90)]
 
@@ -25,11 +24,6 @@ ARBQOS = str(REPO_ROOT / ".venv" / "bin" / "arbqos")
 PAUSE_TOKEN = "pause-" + "p" * 32
 TOKENS = {"ARBQOS_PAUSE_TOKEN": PAUSE_TOKEN, "ARBQOS_ADMIN_TOKEN": "admin-" + "a" * 32}
 INTERVAL_S = 1.0
-
-
-@pytest.fixture(scope="session")
-def chains(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> LocalChains:
-    return session_chains(request, tmp_path_factory)
 
 
 def _until(check: Callable[[], Any], timeout_s: float, what: str) -> Any:
@@ -69,11 +63,11 @@ ARBITRUM_DOWN = 'ArbSequencerDown{chain="arbitrum"}'
 
 
 def test_sequencer_down_pauses_through_the_orchestrator_and_recovers(
-    chains: LocalChains, tmp_path: Path
+    local_chains: LocalChains, tmp_path: Path
 ) -> None:
-    chains.set_feed(0, int(time.time()) - 86400)  # up for a day, whatever ran before
+    local_chains.set_feed(0, int(time.time()) - 86400)  # up for a day, whatever ran before
     orch_port, metrics_port = free_port(), free_port()
-    config_dir = _write_config(chains, tmp_path, orch_port, metrics_port)
+    config_dir = _write_config(local_chains, tmp_path, orch_port, metrics_port)
     base = f"http://127.0.0.1:{orch_port}"
     orch_argv = [ARBQOS, "orchestrator", "--config-dir", str(config_dir)]
     orch_argv += ["--state-dir", str(tmp_path / "state")]
@@ -99,20 +93,20 @@ def test_sequencer_down_pauses_through_the_orchestrator_and_recovers(
 
             _until(lambda: registry_arbitrum().get("sequencer_up"), 15, "healthy reports")
             assert reason(ARBITRUM_DOWN) is None
-            chains.set_feed(1)
+            local_chains.set_feed(1)
             down = _until(lambda: (r := reason(ARBITRUM_DOWN)) and r["active"] and r, 10, "pause")
             assert http.get("/v1/status").json()["state"] == "paused"
             assert down["detail"].startswith("uptime feed reports sequencer down since ")
             metrics = httpx.get(f"http://127.0.0.1:{metrics_port}/metrics").text
             assert 'arb_sequencer_up{chain="arbitrum"} 0.0' in metrics
             assert 'arb_probe_success{target="arbitrum"} 0.0' in metrics
-            chains.set_feed(0, int(time.time()) - 86400)
+            local_chains.set_feed(0, int(time.time()) - 86400)
             _until(lambda: not reason(ARBITRUM_DOWN)["active"], 10, "reason inactive")
         except AssertionError:
             print(orch.tail(40), heartbeat.tail(40))
             raise
         finally:
-            chains.set_feed(0, int(time.time()) - 86400)
+            local_chains.set_feed(0, int(time.time()) - 86400)
         assert heartbeat.stop() == 0  # SIGTERM ends it cleanly after the current tick
     log = tmp_path / "monitoring" / "heartbeat.log"
     records = [json.loads(line) for line in log.read_text().splitlines()]

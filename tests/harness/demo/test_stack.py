@@ -113,6 +113,7 @@ def test_children_get_no_arbqos_settings_or_tokens_from_the_caller() -> None:
     }
 
 
+@pytest.mark.slow
 def test_a_child_sees_only_the_arbqos_variables_it_was_given_also_after_restart(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
