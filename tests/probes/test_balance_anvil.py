@@ -7,8 +7,6 @@ import itertools
 import json
 import os
 import signal
-import sys
-import time
 import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -24,8 +22,10 @@ from arbqos.eventlog import EventLog
 from arbqos.probes.balances import BalanceWatcher
 from arbqos.registry import RuntimeRegistry
 from arbqos_harness.chain.localchain import WALLETS, LocalChains
-from arbqos_harness.process import ManagedProcess, free_port, wait_for_http
+from arbqos_harness.process import free_port
 from tests.probes.test_balance_push import Orchestrator
+from tests.support.cli import run_arbqos, start_arbqos
+from tests.support.wait import eventually, eventually_async
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(90)]
 
@@ -74,10 +74,9 @@ class Running:
 
     async def polls_after(self, number: int, more: int = 1) -> None:
         """Wait until poll `number + more` has completed."""
-        deadline = time.monotonic() + 10
-        while (self.watcher.last_poll or 0) < number + more:
-            assert time.monotonic() < deadline, "the watcher stopped polling"
-            await asyncio.sleep(0.02)
+        await eventually_async(
+            lambda: (self.watcher.last_poll or 0) >= number + more, 10, what="the next polls"
+        )
 
     async def harness(self, action: Callable[..., None], *args: Any) -> int:
         """Run a blocking harness action off the loop; return the last poll done when it ended."""
@@ -162,10 +161,6 @@ async def test_rpc_outage_keeps_last_balance_and_the_cadence(
     assert errors == len(down)
 
 
-def cli(*args: str) -> list[str]:
-    return [sys.executable, "-m", "arbqos", "balance-watcher", *args]
-
-
 def settings(chains: LocalChains, tmp_path: Path, orchestrator_url: str) -> list[str]:
     sets = [
         *chains.overrides(),
@@ -185,22 +180,26 @@ def test_cli_watcher_serves_metrics_pushes_balances_and_sends_no_transaction(
     (tmp_path / "config").mkdir()
     before = {chain: local_chains.tx_count(chain) for chain in local_chains.chains}
     port = free_port()
-    argv = cli(
-        "--config-dir",
-        str(tmp_path / "config"),
-        *settings(local_chains, tmp_path, orchestrator.url),
-        "--set",
-        f"balance_watcher.metrics_port={port}",
-    )
+    args = ["--config-dir", str(tmp_path / "config")]
+    args += [*settings(local_chains, tmp_path, orchestrator.url)]
+    args += ["--set", f"balance_watcher.metrics_port={port}"]
     env = {"ARBQOS_PAUSE_TOKEN": "pause-token-for-test"}
-    process = ManagedProcess("balance-watcher", argv, tmp_path, env=env, cwd=tmp_path).start()
+    metrics_url = f"http://127.0.0.1:{port}/metrics"
+    process = start_arbqos(
+        "balance-watcher",
+        "balance-watcher",
+        *args,
+        workdir=tmp_path,
+        env=env,
+        ready_url=metrics_url,
+    )
     try:
-        wait_for_http(f"http://127.0.0.1:{port}/metrics", timeout_s=20)
-        deadline = time.monotonic() + 15
-        while len(orchestrator.requests) < 4:
+
+        def pushed_four() -> bool:
             assert process.alive(), process.tail()
-            assert time.monotonic() < deadline, process.tail()
-            time.sleep(0.05)
+            return len(orchestrator.requests) >= 4
+
+        eventually(pushed_four, 15, 0.05, what="four balance pushes")
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as answer:
             metrics = answer.read().decode()
         os.kill(process.pid, signal.SIGTERM)
@@ -228,21 +227,17 @@ def test_cli_watcher_serves_metrics_pushes_balances_and_sends_no_transaction(
 def test_once_exits_0_when_read_and_1_when_a_read_failed(
     local_chains: LocalChains, tmp_path: Path
 ) -> None:
-    import subprocess
-
     (tmp_path / "config").mkdir()
     base = ["--config-dir", str(tmp_path / "config"), "--once"]
     base += settings(local_chains, tmp_path, f"http://127.0.0.1:{free_port()}")
-    done = subprocess.run(cli(*base), capture_output=True, text=True, timeout=60, check=False)
+    done = run_arbqos("balance-watcher", *base)
     assert done.returncode == 0, done.stderr
     record = json.loads(done.stdout)
     assert record["event"] == "poll" and record["poll"] == 1
     assert record["wallets"]["azuro"]["ok"] is True
 
     closed = f"endpoints.chains.polygon.rpc_urls=http://127.0.0.1:{free_port()}"
-    done = subprocess.run(
-        cli(*base, "--set", closed), capture_output=True, text=True, timeout=60, check=False
-    )
+    done = run_arbqos("balance-watcher", *base, "--set", closed)
     assert done.returncode == 1, done.stderr
     record = json.loads(done.stdout)
     assert record["wallets"]["azuro"]["ok"] is False

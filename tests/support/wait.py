@@ -92,13 +92,15 @@ async def eventually_async(
 async def returns_within(awaitable: Awaitable[T], backstop_s: float, what: str) -> T:
     """Await `awaitable`; fail if it is still waiting after `backstop_s`.
 
-    For "gives up on a server that never answers": the server holds the request for ever,
-    so an implementation that waits on it never returns. `backstop_s` is a generous bound
-    (many times the timeout under test) that only ends the test; it is not a measurement.
+    For "gives up on a peer that never answers": the peer (a hanging server, an endless
+    drip) holds on for far longer than `backstop_s`, so code that waits on it never returns
+    in time. `backstop_s` is many times the timeout under test; it ends the test, it is not
+    a measurement (figures live in bench/).
     """
     try:
         return await asyncio.wait_for(awaitable, backstop_s)
     except TimeoutError:
         raise AssertionError(
-            f"{what}: still waiting after {backstop_s:g} s on a server that never answers"
+            f"{what}: still waiting after {backstop_s:g} s, so it waited on a peer that "
+            "never answers instead of its own timeout"
         ) from None
