@@ -20,7 +20,7 @@ from arbqos_harness.process import free_port
 from tests.support.env import arbqos_names
 from tests.support.servers import HangingServer
 
-pytest_plugins = ["tests.support.fastlane"]
+pytest_plugins = ["pytester", "tests.support.fastlane"]
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = REPO_ROOT / "tests" / "testdata" / "samples"
