@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import subprocess
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -92,7 +92,10 @@ def _forbidden(item: pytest.Item) -> Iterator[None]:
             setattr(os, name, original)
 
 
-def _guarded(item: pytest.Item) -> Iterator[None]:
+Wrapped = Generator[None, object, object]
+
+
+def _guarded(item: pytest.Item) -> Wrapped:
     if not item.config.getoption("--fast"):
         return (yield)
     with _forbidden(item):
@@ -100,25 +103,25 @@ def _guarded(item: pytest.Item) -> Iterator[None]:
 
 
 @pytest.hookimpl(wrapper=True)
-def pytest_runtest_setup(item: pytest.Item) -> Iterator[None]:
+def pytest_runtest_setup(item: pytest.Item) -> Wrapped:
     return (yield from _guarded(item))
 
 
 @pytest.hookimpl(wrapper=True)
-def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
+def pytest_runtest_call(item: pytest.Item) -> Wrapped:
     return (yield from _guarded(item))
 
 
 @pytest.hookimpl(wrapper=True)
-def pytest_runtest_teardown(item: pytest.Item) -> Iterator[None]:
+def pytest_runtest_teardown(item: pytest.Item) -> Wrapped:
     return (yield from _guarded(item))
 
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(
     item: pytest.Item, call: pytest.CallInfo[None]
-) -> Iterator[pytest.TestReport | None]:
-    report: pytest.TestReport = yield
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    report = yield
     spawns = item.stash.get(_SPAWNS, [])
     if spawns and report.passed:
         report.outcome = "failed"

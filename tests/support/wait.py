@@ -80,7 +80,7 @@ async def eventually_async(
             if inspect.isawaitable(value):
                 value = await value
             if value:
-                return value  # type: ignore[return-value]
+                return value
             last.seen = value
         except retry_on as err:
             last.seen = err
