@@ -11,14 +11,14 @@ from pathlib import Path
 from arbqos_harness.process import ManagedProcess, wait_for_http
 from tests.support.env import child_environ
 
-ARBQOS = Path(sys.executable).with_name("arbqos")
+ARBQOS = str(Path(sys.executable).with_name("arbqos"))
 """The console script installed beside the interpreter that runs the tests."""
 
 
 def arbqos_argv(*args: str) -> list[str]:
     """argv of `arbqos ARGS...` (the installed script, else `python -m arbqos`)."""
-    if ARBQOS.exists():
-        return [str(ARBQOS), *args]
+    if Path(ARBQOS).exists():
+        return [ARBQOS, *args]
     return [sys.executable, "-m", "arbqos", *args]
 
 
