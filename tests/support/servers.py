@@ -32,6 +32,7 @@ class HangingServer:
         self.received: list[tuple[str, str, bytes]] = []
         """(method, path, body) of every request read."""
         self.answered = 0
+        """Requests released to an answer."""
         self._held = 0
         self._lock = threading.Lock()
         self._released = threading.Event()
@@ -111,13 +112,13 @@ def _handler(owner: HangingServer) -> type[socketserver.StreamRequestHandler]:
             body = self.rfile.read(length) if length else b""
             if not owner._hold(method, path, body):
                 return
+            with owner._lock:
+                owner.answered += 1  # counted before the bytes leave: the caller may be faster
             payload = json.dumps(owner.body).encode()
             self.wfile.write(
                 f"HTTP/1.1 {owner.status} X\r\nContent-Type: application/json\r\n"
                 f"Content-Length: {len(payload)}\r\nConnection: close\r\n\r\n".encode()
                 + payload
             )
-            with owner._lock:
-                owner.answered += 1
 
     return Handler
