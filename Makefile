@@ -62,7 +62,7 @@ pytest: setup
 
 pytest-fast: setup
 	@echo "check: pytest --fast -n 2 (tests that start no process; starting one fails the test)"
-	@$(BIN)/python -m pytest -q -p no:cacheprovider --fast -n 2 --dist worksteal
+	@$(BIN)/python -m pytest -q -p no:cacheprovider --fast -n 2 --dist worksteal --durations=5
 
 test: setup lint typecheck pytest
 

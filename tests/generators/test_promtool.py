@@ -120,6 +120,7 @@ def run_one(directory: Path, name: str) -> str:
     return result.stdout + result.stderr
 
 
+@pytest.mark.slow
 def test_a_longer_absence_delay_fails_the_blind_tests(tmp_path: Path) -> None:
     slower = ArbqosConfig(alerting=AlertingConfig(absent_for_s=35))
     write_suite(ArbqosConfig(), tmp_path, render_all(slower)[RULES_PATH])
@@ -128,6 +129,7 @@ def test_a_longer_absence_delay_fails_the_blind_tests(tmp_path: Path) -> None:
     assert "orchestrator scrape failing fires ArbOrchestratorDown" in output
 
 
+@pytest.mark.slow
 def test_series_absence_without_the_target_up_gate_double_fires(tmp_path: Path) -> None:
     text = render_all(ArbqosConfig())[RULES_PATH]
     gate = '\n      and on () (max(up{job="engine"}) == 1)'
@@ -138,6 +140,7 @@ def test_series_absence_without_the_target_up_gate_double_fires(tmp_path: Path) 
     assert "series_absent" in output
 
 
+@pytest.mark.slow
 def test_an_le_written_as_an_integer_is_caught_on_a_healthy_engine(tmp_path: Path) -> None:
     """`le="12"` matches nothing: the bucket rule would fire on every healthy engine."""
     text = render_all(ArbqosConfig())[RULES_PATH]
