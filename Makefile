@@ -66,9 +66,10 @@ pytest-fast: setup
 
 test: setup lint typecheck pytest
 
+# The three steps run side by side; each prints its output when it ends.
 check: setup
 	@started=$$(date +%s); \
-	$(MAKE) --no-print-directory lint typecheck pytest-fast && \
+	$(MAKE) --no-print-directory -j3 --output-sync=target lint typecheck pytest-fast && \
 	echo "check: passed in $$(( $$(date +%s) - started )) s (\`make test\` runs every test)"
 
 wheel-check: setup-python
