@@ -1,4 +1,5 @@
-# arbqos: `make demo` runs the whole stack locally, `make test` runs every check.
+# arbqos: `make demo` runs the whole stack locally, `make test` runs every check,
+# `make check` is the fast lane (lint, types, the tests that start no process; < 60 s).
 # Setup is idempotent: each step checks what is already there and says what it does.
 
 SHELL := /bin/bash
@@ -11,7 +12,7 @@ STAMP_NPM := node_modules/.arbqos-installed
 # pip prints a warning per missing local index folder on some machines; keep real errors.
 PIP_FILTER := { grep -v "^WARNING: Location '" || true; }
 
-.PHONY: setup setup-python setup-system setup-node test lint typecheck pytest demo bench render evidence clean
+.PHONY: setup setup-python setup-system setup-node test check lint typecheck pytest pytest-fast wheel-check demo bench render evidence clean
 
 setup: setup-system setup-python setup-node
 
@@ -59,7 +60,20 @@ pytest: setup
 	@echo "check: pytest"
 	@$(BIN)/python -m pytest -q -p no:cacheprovider
 
+pytest-fast: setup
+	@echo "check: pytest --fast -n 2 (tests that start no process; starting one fails the test)"
+	@$(BIN)/python -m pytest -q -p no:cacheprovider --fast -n 2 --dist worksteal --durations=5
+
 test: setup lint typecheck pytest
+
+# The three steps run side by side; each prints its output when it ends.
+check: setup
+	@started=$$(date +%s); \
+	$(MAKE) --no-print-directory -j3 --output-sync=target lint typecheck pytest-fast && \
+	echo "check: passed in $$(( $$(date +%s) - started )) s (\`make test\` runs every test)"
+
+wheel-check: setup-python
+	@$(BIN)/python -m tests.support.wheel
 
 demo: setup
 	@$(BIN)/arbqos demo

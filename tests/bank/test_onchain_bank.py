@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import AsyncIterator, Mapping
 
 import httpx
@@ -25,12 +24,7 @@ from arbqos.config.schema import ArbqosConfig, BalanceWatcherConfig, RiskConfig,
 from arbqos.registry import RuntimeRegistry
 from arbqos_harness.chain.localchain import WALLETS, LocalChains
 from tests.bank.conftest import AZURO, SX, FakeTokenChain, wallets
-from tests.harness.chain.shared import session_chains
-
-
-@pytest.fixture(scope="session")
-def chains(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> LocalChains:
-    return session_chains(request, tmp_path_factory)
+from tests.support.wait import returns_within
 
 
 @pytest.fixture
@@ -219,9 +213,8 @@ async def test_hung_rpc_is_cut_at_the_read_timeout(
 ) -> None:
     token_chains["sx_rollup"].mode = "hang"
     bank = make_bank(token_chains, http, fake_clock, timeout_s=0.2)
-    started = time.monotonic()
-    balances = await bank.read_balances()
-    assert time.monotonic() - started < 1.0
+    balances = await returns_within(bank.read_balances(), 10, "read_balances()")
+    assert token_chains["sx_rollup"].server.holding >= 1  # never answered, still held
     assert error_kind(balances["sx"].error) == "timeout"
     assert balances["azuro"].error is None
 
@@ -246,11 +239,13 @@ async def test_token_that_is_no_stablecoin_is_valued_at_its_price(
 
 
 @pytest.mark.slow
-async def test_onchain_bank_reads_anvil_tokens(chains: LocalChains, fake_clock: FakeClock) -> None:
-    chains.set_token_balance("sx_rollup", WALLETS["sx"][1], "321.5")
-    chains.set_token_balance("polygon", WALLETS["azuro"][1], 42)
+async def test_onchain_bank_reads_anvil_tokens(
+    local_chains: LocalChains, fake_clock: FakeClock
+) -> None:
+    local_chains.set_token_balance("sx_rollup", WALLETS["sx"][1], "321.5")
+    local_chains.set_token_balance("polygon", WALLETS["azuro"][1], 42)
     async with httpx.AsyncClient() as client:
-        bank = build_bank(chains.config(), http=client, clock=fake_clock)
+        bank = build_bank(local_chains.config(), http=client, clock=fake_clock)
         balances = await bank.read_balances()
     assert balances["sx"].balance_usd == pytest.approx(321.5)
     assert balances["azuro"].balance_usd == pytest.approx(42.0)
@@ -258,9 +253,9 @@ async def test_onchain_bank_reads_anvil_tokens(chains: LocalChains, fake_clock: 
 
 @pytest.mark.slow
 async def test_decimals_mismatch_on_anvil_names_both_values(
-    chains: LocalChains, fake_clock: FakeClock
+    local_chains: LocalChains, fake_clock: FakeClock
 ) -> None:
-    base = chains.config()
+    base = local_chains.config()
     wrong = {
         **base.risk.wallets,
         "azuro": base.risk.wallets["azuro"].model_copy(update={"decimals": 18}),

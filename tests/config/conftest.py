@@ -1,8 +1,7 @@
-"""Fixtures for the configuration tests: a CLI runner isolated from the caller's ARBQOS__ env."""
+"""Fixtures for the configuration tests: an in-process CLI runner, config test data."""
 
 from __future__ import annotations
 
-import os
 import shutil
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -35,12 +34,13 @@ Invoke = Callable[..., Result]
 
 @pytest.fixture
 def invoke() -> Invoke:
-    """Run `arbqos ARGS...` in-process with exactly the given ARBQOS__ variables."""
+    """Run `arbqos ARGS...` in-process with exactly the given ARBQOS* variables.
+
+    The caller's own ARBQOS* variables are already gone (tests/conftest.py).
+    """
 
     def run(args: Sequence[str], env: Mapping[str, str] | None = None) -> Result:
-        isolated: dict[str, str | None] = {k: None for k in os.environ if k.startswith("ARBQOS")}
-        isolated.update(env or {})
-        return CliRunner().invoke(main, list(args), env=isolated, catch_exceptions=False)
+        return CliRunner().invoke(main, list(args), env=dict(env or {}), catch_exceptions=False)
 
     return run
 

@@ -6,6 +6,10 @@ import json
 import subprocess
 import sys
 
+import pytest
+
+pytestmark = pytest.mark.slow  # each test starts a fresh interpreter
+
 PRODUCT_MODULES = (
     "arbqos.cli",
     "arbqos.services",

@@ -26,7 +26,7 @@ from tests.generators.promtool_cases import (
     covered_alerts,
 )
 
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(120)]
+pytestmark = pytest.mark.timeout(120)
 
 VARIANT = ArbqosConfig(
     exec=ExecConfig(
@@ -70,6 +70,7 @@ def test_every_alert_has_a_firing_case(cfg: ArbqosConfig) -> None:
     assert covered_alerts(build_test_files(cfg, "qos.yaml")) == set(alert_names(cfg))
 
 
+@pytest.mark.slow
 def test_committed_rules_pass_the_committed_promtool_tests() -> None:
     files = sorted(str(p.relative_to(REPO_ROOT)) for p in PROMTOOL_DIR.glob("*.yaml"))
     result = run_tool(["promtool", "test", "rules", *files], cwd=REPO_ROOT)
@@ -77,11 +78,13 @@ def test_committed_rules_pass_the_committed_promtool_tests() -> None:
     assert result.stdout.count("SUCCESS") == len(files)
 
 
+@pytest.mark.slow
 def test_rules_for_other_thresholds_pass_their_tests(tmp_path: Path) -> None:
     result = run_tool(["promtool", "test", "rules", *write_suite(VARIANT, tmp_path)])
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+@pytest.mark.slow
 def test_a_shifted_threshold_fails_the_tests(tmp_path: Path) -> None:
     shifted = ArbqosConfig(exec=ExecConfig(fill_ratio_min=0.86))
     write_suite(ArbqosConfig(), tmp_path, render_all(shifted)[RULES_PATH])
@@ -90,6 +93,7 @@ def test_a_shifted_threshold_fails_the_tests(tmp_path: Path) -> None:
     assert "fill ratio exactly at the minimum is silent" in result.stdout + result.stderr
 
 
+@pytest.mark.slow
 def test_the_one_minus_ratio_form_fires_at_exactly_five_percent(tmp_path: Path) -> None:
     """`1 - bucket/count > 0.05` fires at 5 % (1 - 0.95 = 0.050000000000000044): not used."""
     document = yaml.safe_load(render_all(ArbqosConfig())[RULES_PATH])
@@ -116,6 +120,7 @@ def run_one(directory: Path, name: str) -> str:
     return result.stdout + result.stderr
 
 
+@pytest.mark.slow
 def test_a_longer_absence_delay_fails_the_blind_tests(tmp_path: Path) -> None:
     slower = ArbqosConfig(alerting=AlertingConfig(absent_for_s=35))
     write_suite(ArbqosConfig(), tmp_path, render_all(slower)[RULES_PATH])
@@ -124,6 +129,7 @@ def test_a_longer_absence_delay_fails_the_blind_tests(tmp_path: Path) -> None:
     assert "orchestrator scrape failing fires ArbOrchestratorDown" in output
 
 
+@pytest.mark.slow
 def test_series_absence_without_the_target_up_gate_double_fires(tmp_path: Path) -> None:
     text = render_all(ArbqosConfig())[RULES_PATH]
     gate = '\n      and on () (max(up{job="engine"}) == 1)'
@@ -134,6 +140,7 @@ def test_series_absence_without_the_target_up_gate_double_fires(tmp_path: Path) 
     assert "series_absent" in output
 
 
+@pytest.mark.slow
 def test_an_le_written_as_an_integer_is_caught_on_a_healthy_engine(tmp_path: Path) -> None:
     """`le="12"` matches nothing: the bucket rule would fire on every healthy engine."""
     text = render_all(ArbqosConfig())[RULES_PATH]

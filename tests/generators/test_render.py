@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import os
 import shutil
 from pathlib import Path
 
@@ -31,13 +30,6 @@ CHANGES = {
     "risk.stake_pct_cap": ("0.1", 'arb_stake_fraction_of_bank_bucket{le="0.1"}'),
     "risk.balance_alert_usd": ("25", "min by (wallet, chain, token) (arb_wallet_balance_usd) < 25"),
 }
-
-
-def isolated_env(env: dict[str, str] | None = None) -> dict[str, str | None]:
-    """`env` for CliRunner with every `ARBQOS__*` variable of the caller's shell removed."""
-    isolated: dict[str, str | None] = {k: None for k in os.environ if k.startswith("ARBQOS__")}
-    isolated.update(env or {})
-    return isolated
 
 
 def test_render_all_covers_the_contract_paths_deterministically() -> None:
@@ -76,7 +68,7 @@ def test_run_render_check_write_and_drift(tmp_path: Path) -> None:
 
 def test_committed_files_match_the_committed_config() -> None:
     config_dir = str(REPO_ROOT / "config")
-    result = CliRunner(env=isolated_env()).invoke(
+    result = CliRunner().invoke(
         main, ["render", "--check", "--config-dir", config_dir, "--root", str(REPO_ROOT)]
     )
     assert result.exit_code == 0, result.output + " (run `.venv/bin/arbqos render` and commit)"
@@ -113,7 +105,7 @@ def test_a_threshold_change_from_any_layer_reaches_the_rules(
         env[f"ARBQOS__{section.upper()}__{name.upper()}"] = value
     else:
         args += ["--set", f"{key}={value}"]
-    runner = CliRunner(env=isolated_env(env))
+    runner = CliRunner(env=env)
 
     check = runner.invoke(main, ["render", "--check", *args])
     assert check.exit_code == 1, check.output
@@ -148,16 +140,16 @@ def test_render_check_fails_naming_alert_and_receiver_that_swallows_it(tmp_path:
     config_dir, root = copy_tree(tmp_path)
     (root / ALERTMANAGER_PATH).write_text(SWALLOWING_ALERTMANAGER)
     args = ["render", "--check", "--config-dir", str(config_dir), "--root", str(root)]
-    result = CliRunner(env=isolated_env()).invoke(main, args)
+    result = CliRunner().invoke(main, args)
     assert result.exit_code == 1, result.output
     assert (
         f"error: {ALERTMANAGER_PATH}: alert ArbWalletBalanceLow (severity=warning) can route "
         "to receiver 'default', which has no integration" in result.output
     )
     assert f"differs: {ALERTMANAGER_PATH}" in result.output
-    rendered = CliRunner(env=isolated_env()).invoke(main, args[:1] + args[2:])
+    rendered = CliRunner().invoke(main, args[:1] + args[2:])
     assert rendered.exit_code == 0, rendered.output
-    assert CliRunner(env=isolated_env()).invoke(main, args).exit_code == 0
+    assert CliRunner().invoke(main, args).exit_code == 0
 
 
 def test_render_refuses_to_write_a_config_that_swallows_alerts(

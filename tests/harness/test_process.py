@@ -17,6 +17,7 @@ from arbqos_harness.process import (
 )
 
 
+@pytest.mark.slow
 def test_start_wait_and_stop_by_pid(tmp_path: Path) -> None:
     port = free_port()
     argv = [sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1"]
@@ -44,6 +45,7 @@ def test_find_tool_names_the_fix_when_missing() -> None:
     assert find_tool("anvil").endswith("anvil")
 
 
+@pytest.mark.slow
 def test_inherit_env_false_gives_exactly_the_given_environment(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

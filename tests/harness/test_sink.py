@@ -75,6 +75,7 @@ def test_refuses_a_non_loopback_address() -> None:
         NotificationSink(host="0.0.0.0")
 
 
+@pytest.mark.slow
 def test_runs_as_a_process_until_sigterm(tmp_path: Path) -> None:
     port = free_port()
     log = tmp_path / "notifications.log"

@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from arbqos.cli import main
@@ -43,6 +44,7 @@ def test_notify_urls_never_reach_the_hash_show_or_rendered_files(tmp_path: Path)
         assert "AAE-FAKE" not in text
 
 
+@pytest.mark.slow
 def test_the_orchestrator_loads_channels_without_printing_them(tmp_path: Path) -> None:
     urls = tmp_path / "notify_urls"
     urls.write_text(f"ops=tgram://{SECRET}/12345\nbogus line without a url\n")

@@ -41,8 +41,12 @@ class FakeWorld:
         self.orchestrator_server = start(self.orchestrator.handle)
 
     def config(self, log_path: Path, **heartbeat: Any) -> ArbqosConfig:
-        """A config whose every endpoint is one of these fakes."""
-        hb: dict[str, Any] = {"interval_s": 1.0, "probe_timeout_s": 0.3, "log_path": str(log_path)}
+        """A config whose every endpoint is one of these fakes.
+
+        Timeouts leave a healthy fake ample time on a loaded machine; tests about timeouts
+        pass their own.
+        """
+        hb: dict[str, Any] = {"interval_s": 1.0, "probe_timeout_s": 0.9, "log_path": str(log_path)}
         hb.update(heartbeat)
         hb.setdefault("retry_interval_s", fitting_retry_s(hb))
         venues = self.venue_server.url
@@ -65,7 +69,7 @@ class FakeWorld:
         return ArbqosConfig(
             endpoints=endpoints,
             heartbeat=HeartbeatConfig(**hb),
-            orchestrator=OrchestratorConfig(client_timeout_s=0.5),
+            orchestrator=OrchestratorConfig(client_timeout_s=2.0),
         )
 
 

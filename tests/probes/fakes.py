@@ -63,7 +63,7 @@ class Reply:
         return json.dumps(self.body).encode()
 
 
-def misbehaviour(mode: str) -> Reply | None:
+def misbehaviour(mode: str, drip_interval_s: float = 0.05) -> Reply | None:
     """The reply of a misbehaving fake, or None when it behaves (`ok`)."""
     if mode == "ok":
         return None
@@ -72,7 +72,8 @@ def misbehaviour(mode: str) -> Reply | None:
     if mode == "garbage":
         return Reply(200, b"<html>\x00\xff not json")
     if mode in ("hang", "drip", "close"):
-        return Reply(200, {"jsonrpc": "2.0", "id": 1, "result": "0x1"}, mode=mode)
+        body = {"jsonrpc": "2.0", "id": 1, "result": "0x1"}
+        return Reply(200, body, mode=mode, drip_interval_s=drip_interval_s)
     if mode in ("huge", "huge_stream"):
         return Reply(200, mode=mode, huge_bytes=HUGE_BYTES)
     raise ValueError(f"unknown fake mode {mode!r}; one of {MODES}")
@@ -89,6 +90,8 @@ class LoopbackServer:
         self.handler = handler
         self.port = port
         self.requests: list[Request] = []
+        self.holding = 0
+        """Requests read and held unanswered right now (`hang`)."""
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
         self._server: asyncio.Server | None = None
@@ -161,7 +164,11 @@ class LoopbackServer:
         if reply.delay_s:
             await asyncio.sleep(reply.delay_s)
         if reply.mode == "hang":
-            await asyncio.Event().wait()
+            self.holding += 1
+            try:
+                await asyncio.Event().wait()
+            finally:
+                self.holding -= 1
         if reply.mode == "close":
             return False
         if reply.mode in ("huge", "huge_stream"):
@@ -228,13 +235,15 @@ class FakeChain:
     gas_price_wei: int = 30_000_000_000
     feed: FeedState | None = None
     mode: str = "ok"
+    drip_interval_s: float = 0.05
+    """Seconds between two bytes in `drip` mode."""
     rpc_error: str | None = None
     """When set, every call answers a JSON-RPC error with this message."""
     calls: list[str] = field(default_factory=list)
 
     def handle(self, request: Request) -> Reply:
         """Answer one JSON-RPC request."""
-        bad = misbehaviour(self.mode)
+        bad = misbehaviour(self.mode, self.drip_interval_s)
         if bad is not None:
             return bad
         call = request.json()
@@ -290,6 +299,8 @@ class FakeVenues:
     """SX Bet `/metadata`, Azuro `bet/orders/{id}` and an Azuro subgraph on one server."""
 
     mode: str = "ok"
+    drip_interval_s: float = 0.05
+    """Seconds between two bytes in `drip` mode."""
     metadata: dict[str, Any] = field(default_factory=sx_metadata)
     meta: dict[str, Any] = field(default_factory=subgraph_meta)
     meta_age_s: float | None = 5.0
@@ -300,7 +311,7 @@ class FakeVenues:
 
     def handle(self, request: Request) -> Reply:
         """Route one request."""
-        bad = misbehaviour(self.mode)
+        bad = misbehaviour(self.mode, self.drip_interval_s)
         if bad is not None:
             return bad
         if request.method == "GET" and request.path == "/sx/metadata":

@@ -7,8 +7,6 @@ import itertools
 import json
 import os
 import signal
-import sys
-import time
 import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -24,20 +22,16 @@ from arbqos.eventlog import EventLog
 from arbqos.probes.balances import BalanceWatcher
 from arbqos.registry import RuntimeRegistry
 from arbqos_harness.chain.localchain import WALLETS, LocalChains
-from arbqos_harness.process import ManagedProcess, free_port, wait_for_http
-from tests.harness.chain.shared import session_chains
+from arbqos_harness.process import free_port
 from tests.probes.test_balance_push import Orchestrator
+from tests.support.cli import run_arbqos, start_arbqos
+from tests.support.wait import eventually, eventually_async
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(90)]
 
 SX = WALLETS["sx"][1]
 AZURO = WALLETS["azuro"][1]
 INTERVAL_S = 0.25
-
-
-@pytest.fixture(scope="session")
-def chains(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> LocalChains:
-    return session_chains(request, tmp_path_factory)
 
 
 @pytest.fixture
@@ -80,10 +74,9 @@ class Running:
 
     async def polls_after(self, number: int, more: int = 1) -> None:
         """Wait until poll `number + more` has completed."""
-        deadline = time.monotonic() + 10
-        while (self.watcher.last_poll or 0) < number + more:
-            assert time.monotonic() < deadline, "the watcher stopped polling"
-            await asyncio.sleep(0.02)
+        await eventually_async(
+            lambda: (self.watcher.last_poll or 0) >= number + more, 10, what="the next polls"
+        )
 
     async def harness(self, action: Callable[..., None], *args: Any) -> int:
         """Run a blocking harness action off the loop; return the last poll done when it ended."""
@@ -96,24 +89,24 @@ class Running:
 
 
 async def test_low_and_recovered_are_logged_once_within_one_poll(
-    chains: LocalChains, tmp_path: Path
+    local_chains: LocalChains, tmp_path: Path
 ) -> None:
-    chains.set_token_balance("sx_rollup", SX, 100)
-    chains.set_token_balance("polygon", AZURO, 100)
-    async with Running(chains, tmp_path / "balance_watcher.log") as run:
-        done = await run.harness(chains.set_token_balance, "sx_rollup", SX, "9.5")
+    local_chains.set_token_balance("sx_rollup", SX, 100)
+    local_chains.set_token_balance("polygon", AZURO, 100)
+    async with Running(local_chains, tmp_path / "balance_watcher.log") as run:
+        done = await run.harness(local_chains.set_token_balance, "sx_rollup", SX, "9.5")
         await run.polls_after(done, 2)  # poll done+1 may have started before the transfer
         low = run.lines("low")
         assert [(e["wallet"], e["balance_usd"]) for e in low] == [("sx", 9.5)]
         assert low[0]["poll"] <= done + 2
 
-        done = await run.harness(chains.set_token_balance, "sx_rollup", SX, "15.5")
+        done = await run.harness(local_chains.set_token_balance, "sx_rollup", SX, "15.5")
         await run.polls_after(done, 4)  # above the floor, below floor + margin: still low
         assert len(run.lines("low")) == 1
         assert run.lines("recovered") == []
         assert run.lines("poll")[-1]["wallets"]["sx"]["low"] is True
 
-        done = await run.harness(chains.set_token_balance, "sx_rollup", SX, 40)
+        done = await run.harness(local_chains.set_token_balance, "sx_rollup", SX, 40)
         await run.polls_after(done, 2)
         recovered = run.lines("recovered")
         assert [(e["wallet"], e["balance_usd"]) for e in recovered] == [("sx", 40.0)]
@@ -138,16 +131,16 @@ async def test_low_and_recovered_are_logged_once_within_one_poll(
 
 
 async def test_rpc_outage_keeps_last_balance_and_the_cadence(
-    chains: LocalChains, tmp_path: Path
+    local_chains: LocalChains, tmp_path: Path
 ) -> None:
-    chains.set_token_balance("polygon", AZURO, 77)
-    async with Running(chains, tmp_path / "balance_watcher.log") as run:
+    local_chains.set_token_balance("polygon", AZURO, 77)
+    async with Running(local_chains, tmp_path / "balance_watcher.log") as run:
         await run.polls_after(0, 2)
-        done = await run.harness(chains.stop_node, "polygon")
+        done = await run.harness(local_chains.stop_node, "polygon")
         try:
             await run.polls_after(done, 5)
         finally:
-            done = await run.harness(chains.start_node, "polygon")
+            done = await run.harness(local_chains.start_node, "polygon")
         await run.polls_after(done, 2)
     polls = run.lines("poll")
     azuro = [p["wallets"]["azuro"] for p in polls]
@@ -168,10 +161,6 @@ async def test_rpc_outage_keeps_last_balance_and_the_cadence(
     assert errors == len(down)
 
 
-def cli(*args: str) -> list[str]:
-    return [sys.executable, "-m", "arbqos", "balance-watcher", *args]
-
-
 def settings(chains: LocalChains, tmp_path: Path, orchestrator_url: str) -> list[str]:
     sets = [
         *chains.overrides(),
@@ -184,29 +173,33 @@ def settings(chains: LocalChains, tmp_path: Path, orchestrator_url: str) -> list
 
 
 def test_cli_watcher_serves_metrics_pushes_balances_and_sends_no_transaction(
-    chains: LocalChains, tmp_path: Path, orchestrator: Orchestrator
+    local_chains: LocalChains, tmp_path: Path, orchestrator: Orchestrator
 ) -> None:
-    chains.set_token_balance("sx_rollup", SX, 12)
-    chains.set_token_balance("polygon", AZURO, 60)
+    local_chains.set_token_balance("sx_rollup", SX, 12)
+    local_chains.set_token_balance("polygon", AZURO, 60)
     (tmp_path / "config").mkdir()
-    before = {chain: chains.tx_count(chain) for chain in chains.chains}
+    before = {chain: local_chains.tx_count(chain) for chain in local_chains.chains}
     port = free_port()
-    argv = cli(
-        "--config-dir",
-        str(tmp_path / "config"),
-        *settings(chains, tmp_path, orchestrator.url),
-        "--set",
-        f"balance_watcher.metrics_port={port}",
-    )
+    args = ["--config-dir", str(tmp_path / "config")]
+    args += [*settings(local_chains, tmp_path, orchestrator.url)]
+    args += ["--set", f"balance_watcher.metrics_port={port}"]
     env = {"ARBQOS_PAUSE_TOKEN": "pause-token-for-test"}
-    process = ManagedProcess("balance-watcher", argv, tmp_path, env=env, cwd=tmp_path).start()
+    metrics_url = f"http://127.0.0.1:{port}/metrics"
+    process = start_arbqos(
+        "balance-watcher",
+        "balance-watcher",
+        *args,
+        workdir=tmp_path,
+        env=env,
+        ready_url=metrics_url,
+    )
     try:
-        wait_for_http(f"http://127.0.0.1:{port}/metrics", timeout_s=20)
-        deadline = time.monotonic() + 15
-        while len(orchestrator.requests) < 4:
+
+        def pushed_four() -> bool:
             assert process.alive(), process.tail()
-            assert time.monotonic() < deadline, process.tail()
-            time.sleep(0.05)
+            return len(orchestrator.requests) >= 4
+
+        eventually(pushed_four, 15, 0.05, what="four balance pushes")
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as answer:
             metrics = answer.read().decode()
         os.kill(process.pid, signal.SIGTERM)
@@ -214,7 +207,7 @@ def test_cli_watcher_serves_metrics_pushes_balances_and_sends_no_transaction(
         assert process.proc.wait(timeout=10) == 0, process.tail()
     finally:
         process.stop()
-    after = {chain: chains.tx_count(chain) for chain in chains.chains}
+    after = {chain: local_chains.tx_count(chain) for chain in local_chains.chains}
     assert after == before, "arbqos sent a transaction"
 
     assert 'arb_wallet_balance_usd{chain="sx_rollup",token="USDC",wallet="sx"} 12.0' in metrics
@@ -232,23 +225,19 @@ def test_cli_watcher_serves_metrics_pushes_balances_and_sends_no_transaction(
 
 
 def test_once_exits_0_when_read_and_1_when_a_read_failed(
-    chains: LocalChains, tmp_path: Path
+    local_chains: LocalChains, tmp_path: Path
 ) -> None:
-    import subprocess
-
     (tmp_path / "config").mkdir()
     base = ["--config-dir", str(tmp_path / "config"), "--once"]
-    base += settings(chains, tmp_path, f"http://127.0.0.1:{free_port()}")
-    done = subprocess.run(cli(*base), capture_output=True, text=True, timeout=60, check=False)
+    base += settings(local_chains, tmp_path, f"http://127.0.0.1:{free_port()}")
+    done = run_arbqos("balance-watcher", *base)
     assert done.returncode == 0, done.stderr
     record = json.loads(done.stdout)
     assert record["event"] == "poll" and record["poll"] == 1
     assert record["wallets"]["azuro"]["ok"] is True
 
     closed = f"endpoints.chains.polygon.rpc_urls=http://127.0.0.1:{free_port()}"
-    done = subprocess.run(
-        cli(*base, "--set", closed), capture_output=True, text=True, timeout=60, check=False
-    )
+    done = run_arbqos("balance-watcher", *base, "--set", closed)
     assert done.returncode == 1, done.stderr
     record = json.loads(done.stdout)
     assert record["wallets"]["azuro"]["ok"] is False

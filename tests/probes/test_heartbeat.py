@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import itertools
 import json
 import re
 import time
@@ -19,7 +18,7 @@ from arbqos.clock import SystemClock, parse_ts
 from arbqos.config.manager import ConfigManager
 from arbqos.config.schema import ArbqosConfig
 from arbqos.eventlog import EventLog
-from arbqos.probes.base import ProbeRunner, tick_margin
+from arbqos.probes.base import ProbeRunner
 from arbqos.probes.confirm import ConfirmPolicy
 from arbqos.probes.heartbeat import Heartbeat
 from arbqos.probes.heartbeat_main import last_logged_tick, run_heartbeat
@@ -32,6 +31,8 @@ from arbqos_harness.process import free_port
 from tests.probes.conftest import FakeWorld
 from tests.sdk.served import serve_orchestrator
 from tests.services.conftest import PAUSE_TOKEN
+from tests.support.servers import HangingServer
+from tests.support.wait import eventually_async, returns_within
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -53,6 +54,7 @@ def _heartbeat(
     token: str | None = "pause-token",
     retry_initial_s: float = 1.0,
     policy: ConfirmPolicy | None = None,
+    report_timeout_s: float = 0.2,
 ) -> tuple[Heartbeat, OrchestratorReporter, EventLog]:
     clock = SystemClock()
     log = EventLog(Path(cfg.heartbeat.log_path), clock, config_hash="c0ffee" * 10 + "abcd")
@@ -60,7 +62,7 @@ def _heartbeat(
         http,
         url=cfg.endpoints.orchestrator_url,
         token=token,
-        timeout_s=0.2,
+        timeout_s=report_timeout_s,
         retry_initial_s=retry_initial_s,
     )
     runner = ProbeRunner(
@@ -89,15 +91,19 @@ def _lines(path: Path, event: str = "tick") -> list[dict[str, Any]]:
 async def test_misbehaving_endpoints_never_make_a_tick_late(
     world: FakeWorld, tmp_path: Path, http, registry: CollectorRegistry
 ) -> None:
+    # sx never answers and arbitrum drips an answer over minutes: a tick that waited on
+    # either could not end, so six ticks done in the backstop prove the timeout cut them.
+    # Lateness figures under load are measured by bench/heartbeat.py.
     interval, timeout = 0.5, 0.25
-    slack = 0.25  # event-loop scheduling jitter on a loaded 2-core CI machine
     world.sx.mode = "hang"
     world.arbitrum.mode = "drip"
+    world.arbitrum.drip_interval_s = 5.0
     world.polygon.chain_id = 1  # wrong chain id
     world.venues.mode = "garbage"
     cfg = world.config(tmp_path / "heartbeat.log", interval_s=interval, probe_timeout_s=timeout)
     heartbeat, reporter, log = _heartbeat(cfg, http, registry)
-    assert await heartbeat.run(max_ticks=6) == 6
+    assert await returns_within(heartbeat.run(max_ticks=6), 30, "six ticks") == 6
+    assert world.sx_server.holding >= 1  # sx still holds requests it never answered
     log.close()
     lines = _lines(tmp_path / "heartbeat.log")
     assert [line["tick"] for line in lines] == [1, 2, 3, 4, 5, 6]
@@ -105,12 +111,10 @@ async def test_misbehaving_endpoints_never_make_a_tick_late(
         assert TS.match(line["ts"]) and TS.match(line["scheduled_ts"])
         assert line["event"] == "tick" and line["config_hash"] == log.config_hash
         assert set(line["targets"]) == set(ALL)
-        assert line["lateness_ms"] < timeout * 1000, line
-        assert line["duration_ms"] <= (timeout + tick_margin(timeout) + slack) * 1000
         assert line["ok"] is False
         for name, entry in line["targets"].items():
             assert entry["ok"] is False, name
-            assert entry["latency_ms"] <= (timeout + slack) * 1000
+            assert entry["latency_ms"] <= line["duration_ms"]
             assert entry["detail"]
         assert line["targets"]["sx_rollup"]["rpc_up"] is False
         assert "timeout" in line["targets"]["arbitrum"]["detail"].lower()
@@ -119,9 +123,6 @@ async def test_misbehaving_endpoints_never_make_a_tick_late(
     assert any(d.startswith("wrong chain id 1 (expected 137)") for d in details)
     assert any(d == "/metadata answer is not a JSON object" for d in details)
     assert any(d == "HTTP 200, answer is not JSON" for d in details)
-    stamps = [parse_ts(line["ts"]) for line in lines]
-    for before, after in itertools.pairwise(stamps):
-        assert (after - before).total_seconds() <= interval + timeout + tick_margin(timeout) + slack
     scheduled = [parse_ts(line["scheduled_ts"]) for line in lines]
     offsets = [(s - scheduled[0]).total_seconds() for s in scheduled]
     assert offsets == pytest.approx([k * interval for k in range(6)], abs=0.003)  # no drift
@@ -254,7 +255,6 @@ async def test_orchestrator_down_then_back_gets_the_latest_state(
     assert reporter.failures >= 1 and reporter.delivered == 0
     lines = _lines(tmp_path / "heartbeat.log")
     assert [line["tick"] for line in lines] == [1, 2, 3, 4]
-    assert all(line["lateness_ms"] < 100 for line in lines)
     serve(world.orchestrator.handle, port=port)  # the orchestrator comes back
     assert await reporter.flush(3.0)
     assert [r["tick"] for r in world.orchestrator.reports] == [4]
@@ -264,17 +264,43 @@ async def test_orchestrator_down_then_back_gets_the_latest_state(
 async def test_stop_event_ends_the_run_between_ticks(
     world: FakeWorld, tmp_path: Path, http, registry: CollectorRegistry
 ) -> None:
-    cfg = world.config(tmp_path / "heartbeat.log", interval_s=5.0, probe_timeout_s=0.2)
+    # The next tick is an hour away: only a stop that ends the wait lets run() return.
+    cfg = world.config(tmp_path / "heartbeat.log", interval_s=3600.0, probe_timeout_s=0.2)
     heartbeat, reporter, log = _heartbeat(cfg, http, registry)
     stop = asyncio.Event()
     task = asyncio.ensure_future(heartbeat.run(stop=stop))
-    await asyncio.sleep(0.4)
-    started = time.monotonic()
+    await eventually_async(lambda: _ticks(registry) == 1, what="the first tick")
     stop.set()
-    assert await task == 1
-    assert time.monotonic() - started < 0.2
+    assert await returns_within(task, 10, "run() after stop") == 1
     await reporter.aclose()
     log.close()
+
+
+async def test_a_hung_orchestrator_never_holds_up_a_tick(
+    world: FakeWorld,
+    tmp_path: Path,
+    http,
+    registry: CollectorRegistry,
+    hanging_server: HangingServer,
+) -> None:
+    # The report may wait 60 s for an answer that never comes; ticks go on meanwhile.
+    cfg = world.config(tmp_path / "heartbeat.log", interval_s=0.2, probe_timeout_s=0.1)
+    endpoints = cfg.endpoints.model_copy(update={"orchestrator_url": hanging_server.url})
+    cfg = cfg.model_copy(update={"endpoints": endpoints})
+    heartbeat, reporter, log = _heartbeat(cfg, http, registry, report_timeout_s=60.0)
+    assert await returns_within(heartbeat.run(max_ticks=4), 20, "four ticks") == 4
+    assert hanging_server.held == 1 and reporter.delivered == 0  # the first report, still held
+    assert [line["tick"] for line in _lines(tmp_path / "heartbeat.log")] == [1, 2, 3, 4]
+    await reporter.aclose()
+    log.close()
+
+
+def _ticks(registry: CollectorRegistry) -> float:
+    results = ("ok", "degraded")
+    values = (
+        registry.get_sample_value("arb_heartbeat_ticks_total", {"result": r}) for r in results
+    )
+    return sum(v or 0.0 for v in values)
 
 
 def _write_config(write_config: Callable[..., Path], cfg: ArbqosConfig) -> Path:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -15,31 +14,15 @@ import yaml
 from arbqos.config.schema import ArbqosConfig, HeartbeatConfig, OrchestratorConfig
 from arbqos.probes.audit import run_audit
 from arbqos_harness.chain.localchain import LocalChains
-from arbqos_harness.process import ManagedProcess, free_port, wait_for_http
-from tests.conftest import REPO_ROOT
-from tests.harness.chain.shared import session_chains
+from arbqos_harness.process import free_port
+from tests.support.cli import arbqos_service
+from tests.support.wait import eventually
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(90)]
 
-ARBQOS = str(REPO_ROOT / ".venv" / "bin" / "arbqos")
 PAUSE_TOKEN = "pause-" + "p" * 32
 TOKENS = {"ARBQOS_PAUSE_TOKEN": PAUSE_TOKEN, "ARBQOS_ADMIN_TOKEN": "admin-" + "a" * 32}
 INTERVAL_S = 1.0
-
-
-@pytest.fixture(scope="session")
-def chains(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> LocalChains:
-    return session_chains(request, tmp_path_factory)
-
-
-def _until(check: Callable[[], Any], timeout_s: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"not within {timeout_s} s: {what}")
 
 
 def _write_config(chains: LocalChains, tmp_path: Path, orch_port: int, metrics_port: int) -> Path:
@@ -69,24 +52,26 @@ ARBITRUM_DOWN = 'ArbSequencerDown{chain="arbitrum"}'
 
 
 def test_sequencer_down_pauses_through_the_orchestrator_and_recovers(
-    chains: LocalChains, tmp_path: Path
+    local_chains: LocalChains, tmp_path: Path
 ) -> None:
-    chains.set_feed(0, int(time.time()) - 86400)  # up for a day, whatever ran before
+    local_chains.set_feed(0, int(time.time()) - 86400)  # up for a day, whatever ran before
     orch_port, metrics_port = free_port(), free_port()
-    config_dir = _write_config(chains, tmp_path, orch_port, metrics_port)
+    config_dir = _write_config(local_chains, tmp_path, orch_port, metrics_port)
     base = f"http://127.0.0.1:{orch_port}"
-    orch_argv = [ARBQOS, "orchestrator", "--config-dir", str(config_dir)]
-    orch_argv += ["--state-dir", str(tmp_path / "state")]
-    hb_argv = [ARBQOS, "heartbeat", "--config-dir", str(config_dir)]
-    logs = tmp_path / "logs"
+    orch_args = ["orchestrator", "--config-dir", str(config_dir)]
+    orch_args += ["--state-dir", str(tmp_path / "state")]
+    hb_args = ["heartbeat", "--config-dir", str(config_dir)]
+    hb_ready = f"http://127.0.0.1:{metrics_port}/metrics"
     with (
-        ManagedProcess("orchestrator", orch_argv, logs, env=TOKENS, cwd=tmp_path) as orch,
-        ManagedProcess("heartbeat", hb_argv, logs, env=TOKENS, cwd=tmp_path) as heartbeat,
+        arbqos_service(
+            "orchestrator", *orch_args, workdir=tmp_path, env=TOKENS, ready_url=f"{base}/healthz"
+        ) as orch,
+        arbqos_service(
+            "heartbeat", *hb_args, workdir=tmp_path, env=TOKENS, ready_url=hb_ready
+        ) as heartbeat,
         httpx.Client(base_url=base, timeout=5) as http,
     ):
         try:
-            wait_for_http(f"{base}/healthz", timeout_s=30)
-            wait_for_http(f"http://127.0.0.1:{metrics_port}/metrics", timeout_s=30)
 
             def reason(name: str) -> dict[str, Any] | None:
                 reasons = http.get("/v1/status").json()["reasons"]
@@ -97,22 +82,24 @@ def test_sequencer_down_pauses_through_the_orchestrator_and_recovers(
                 chains_json: dict[str, Any] = http.get("/v1/registry").json()["chains"]
                 return chains_json.get("arbitrum", {})
 
-            _until(lambda: registry_arbitrum().get("sequencer_up"), 15, "healthy reports")
+            eventually(lambda: registry_arbitrum().get("sequencer_up"), 15, what="healthy reports")
             assert reason(ARBITRUM_DOWN) is None
-            chains.set_feed(1)
-            down = _until(lambda: (r := reason(ARBITRUM_DOWN)) and r["active"] and r, 10, "pause")
+            local_chains.set_feed(1)
+            down = eventually(
+                lambda: (r := reason(ARBITRUM_DOWN)) and r["active"] and r, 10, what="pause"
+            )
             assert http.get("/v1/status").json()["state"] == "paused"
             assert down["detail"].startswith("uptime feed reports sequencer down since ")
             metrics = httpx.get(f"http://127.0.0.1:{metrics_port}/metrics").text
             assert 'arb_sequencer_up{chain="arbitrum"} 0.0' in metrics
             assert 'arb_probe_success{target="arbitrum"} 0.0' in metrics
-            chains.set_feed(0, int(time.time()) - 86400)
-            _until(lambda: not reason(ARBITRUM_DOWN)["active"], 10, "reason inactive")
+            local_chains.set_feed(0, int(time.time()) - 86400)
+            eventually(lambda: not reason(ARBITRUM_DOWN)["active"], 10, what="reason inactive")
         except AssertionError:
             print(orch.tail(40), heartbeat.tail(40))
             raise
         finally:
-            chains.set_feed(0, int(time.time()) - 86400)
+            local_chains.set_feed(0, int(time.time()) - 86400)
         assert heartbeat.stop() == 0  # SIGTERM ends it cleanly after the current tick
     log = tmp_path / "monitoring" / "heartbeat.log"
     records = [json.loads(line) for line in log.read_text().splitlines()]

@@ -6,7 +6,6 @@ import asyncio
 import io
 import json
 import random
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -139,9 +138,7 @@ def _records(paths: list[Path], event: str | None = "tick") -> list[dict[str, An
 
 def test_a_simulated_day_has_no_gap(tmp_path: Path, registry: CollectorRegistry) -> None:
     world, recorder = SimWorld(seed=20261126), Recorder()
-    started = time.monotonic()
     assert run_virtual(_simulate(tmp_path, registry, world, recorder, DAY_TICKS)) == DAY_TICKS
-    real_s = time.monotonic() - started
     rotated = tmp_path / "heartbeat.log.2026-11-26"
     live = tmp_path / "heartbeat.log"
     assert rotated.exists() and live.exists()  # the day crossed UTC midnight
@@ -169,7 +166,6 @@ def test_a_simulated_day_has_no_gap(tmp_path: Path, registry: CollectorRegistry)
     assert out[-1].startswith(f"ticks={DAY_TICKS} gaps=0 duplicates=0 max_gap_s=")
     assert "coverage_pct=100.00" in out[-1] and len(out) == 1
     assert err == ""
-    assert real_s < 45, f"a simulated day took {real_s:.1f} s of real time"
 
 
 def test_audit_finds_a_gap_and_a_duplicate_injected_into_a_log(

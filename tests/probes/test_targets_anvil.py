@@ -15,24 +15,18 @@ from arbqos.probes.base import ProbeResult, ProbeRunner
 from arbqos.probes.targets import PROBERS, build_targets
 from arbqos_harness.chain.localchain import LocalChains
 from arbqos_harness.process import ManagedProcess, find_tool, free_port, wait_for_port
-from tests.harness.chain.shared import session_chains
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(90)]
 
 DAY_S = 86400
 
 
-@pytest.fixture(scope="session")
-def chains(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> LocalChains:
-    return session_chains(request, tmp_path_factory)
-
-
 @pytest.fixture
-def feed(chains: LocalChains) -> Iterator[LocalChains]:
+def feed(local_chains: LocalChains) -> Iterator[LocalChains]:
     """The session chains with the uptime feed "up for a day" (other tests may have moved it)."""
-    chains.set_feed(0, int(time.time()) - DAY_S)
-    yield chains
-    chains.set_feed(0, int(time.time()) - DAY_S)
+    local_chains.set_feed(0, int(time.time()) - DAY_S)
+    yield local_chains
+    local_chains.set_feed(0, int(time.time()) - DAY_S)
 
 
 @pytest.fixture
@@ -105,12 +99,14 @@ async def test_recovery_ends_after_the_grace(feed: LocalChains, tmp_path: Path, 
     assert result.ok and result.chain is not None and result.chain.sequencer_status == "up"
 
 
-async def test_wrong_chain_id_from_a_real_node(chains: LocalChains, tmp_path: Path, http) -> None:
+async def test_wrong_chain_id_from_a_real_node(
+    local_chains: LocalChains, tmp_path: Path, http
+) -> None:
     port = free_port()
     argv = [find_tool("anvil"), "--host", "127.0.0.1", "--port", str(port), "--chain-id", "1"]
     with ManagedProcess("anvil-mainnet-id", argv, tmp_path):
         wait_for_port("127.0.0.1", port, timeout_s=20)
-        cfg = _config(chains, tmp_path)
+        cfg = _config(local_chains, tmp_path)
         sx = cfg.endpoints.chains["sx_rollup"].model_copy(
             update={"rpc_urls": [f"http://127.0.0.1:{port}"]}
         )
@@ -125,10 +121,10 @@ async def test_wrong_chain_id_from_a_real_node(chains: LocalChains, tmp_path: Pa
 
 
 async def test_sx_rollup_down_only_after_stall_probes_without_blocks(
-    chains: LocalChains, tmp_path: Path, http
+    local_chains: LocalChains, tmp_path: Path, http
 ) -> None:
     # SX Rollup makes blocks only for transactions: the local node does the same.
-    cfg = _config(chains, tmp_path, sx_stall_probes=3)
+    cfg = _config(local_chains, tmp_path, sx_stall_probes=3)
     (target,) = [t for t in build_targets(cfg, http) if t.name == "sx_rollup"]
     runner = ProbeRunner(None, probers=PROBERS, http=http, clock=SystemClock(), timeout_s=5)
     statuses = []
@@ -137,7 +133,7 @@ async def test_sx_rollup_down_only_after_stall_probes_without_blocks(
         assert result.chain is not None
         statuses.append(result.chain.sequencer_status)
     assert statuses == ["up", "up", "up", "down"]
-    chains.mine("sx_rollup")
+    local_chains.mine("sx_rollup")
     result = await runner.run(target)  # blocks again: recovering for the grace, from the block
     assert result.chain is not None and result.chain.rpc_up
     assert result.chain.sequencer_status == "recovering" and not result.ok
@@ -166,14 +162,14 @@ async def test_stalled_arbitrum_head_is_down(feed: LocalChains, tmp_path: Path, 
     assert result.ok, result.detail
 
 
-async def test_rpc_down_and_back(chains: LocalChains, tmp_path: Path, http) -> None:
-    cfg = _config(chains, tmp_path)
-    chains.stop_node("polygon")
+async def test_rpc_down_and_back(local_chains: LocalChains, tmp_path: Path, http) -> None:
+    cfg = _config(local_chains, tmp_path)
+    local_chains.stop_node("polygon")
     try:
         result = await _probe(cfg, http, "polygon")
         assert not result.ok and result.detail.startswith("rpc failed: connect")
         assert result.chain is not None and not result.chain.rpc_up
     finally:
-        chains.start_node("polygon")
+        local_chains.start_node("polygon")
     result = await _probe(cfg, http, "polygon")
     assert result.ok, result.detail

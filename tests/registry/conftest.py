@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,8 +15,10 @@ import uvicorn
 from fastapi import FastAPI, Header, HTTPException, Response
 
 from arbqos.registry import ChainHealth, RuntimeRegistry, WalletBalance
-from arbqos_harness.process import ManagedProcess, free_port, wait_for_http
+from arbqos_harness.process import free_port
 from tests.conftest import REPO_ROOT
+from tests.support.cli import arbqos_service
+from tests.support.wait import eventually
 
 TOKEN = "pause-token-for-tests"
 
@@ -81,10 +82,7 @@ def stand_in() -> Iterator[StandIn]:
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.01)
-    assert server.started, "stand-in orchestrator did not start"
+    eventually(lambda: server.started, 10, 0.01, what="stand-in orchestrator started")
     yield state
     server.should_exit = True
     thread.join(timeout=10)
@@ -94,16 +92,11 @@ def stand_in() -> Iterator[StandIn]:
 def real_orchestrator(workdir: Path, *, pause_token: str, admin_token: str) -> Iterator[str]:
     """Run `arbqos orchestrator` on a free loopback port with a fresh state; yield its URL."""
     port = free_port()
-    argv = [str(REPO_ROOT / ".venv" / "bin" / "arbqos"), "orchestrator"]
-    argv += ["--config-dir", str(REPO_ROOT / "config"), "--port", str(port)]
-    argv += ["--state-dir", str(workdir / "state")]
+    url = f"http://127.0.0.1:{port}"
+    args = ["orchestrator", "--config-dir", str(REPO_ROOT / "config"), "--port", str(port)]
+    args += ["--state-dir", str(workdir / "state")]
     env = {"ARBQOS_PAUSE_TOKEN": pause_token, "ARBQOS_ADMIN_TOKEN": admin_token}
-    proc = ManagedProcess("orchestrator", argv, workdir / "logs", env=env, cwd=workdir).start()
-    try:
-        try:
-            wait_for_http(f"http://127.0.0.1:{port}/healthz", timeout_s=20)
-        except TimeoutError:
-            raise AssertionError(proc.tail()) from None
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        proc.stop()
+    with arbqos_service(
+        "orchestrator", *args, workdir=workdir, env=env, ready_url=f"{url}/healthz"
+    ):
+        yield url

@@ -20,7 +20,8 @@ from arbqos.sdk import OrchestratorClient
 from arbqos.services.store import DB_NAME
 from arbqos_harness.process import ManagedProcess, free_port
 from tests.services.conftest import ADMIN, PAUSE
-from tests.services.test_process import ARBQOS, CONFIG_DIR, TOKEN_ENV, _start
+from tests.services.test_process import CONFIG_DIR, TOKEN_ENV, _start
+from tests.support.cli import ARBQOS
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(90)]
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from pathlib import Path
 
@@ -18,6 +17,7 @@ from tests.services.conftest import (
     chain_health,
     heartbeat_report,
 )
+from tests.support.wait import eventually_async
 
 
 async def test_sequencer_down_pauses_and_healthy_report_recovers(orch: Orchestrator) -> None:
@@ -235,10 +235,9 @@ async def test_background_task_runs_the_deadman_on_the_real_clock(tmp_path: Path
     )
     try:
         async with app.router.lifespan_context(app):
-            for _ in range(100):
-                if service.control.state is State.PAUSED:
-                    break
-                await asyncio.sleep(0.02)
+            await eventually_async(
+                lambda: service.control.state is State.PAUSED, 2.0, what="the dead-man pause"
+            )
         assert [(r.source, r.name) for r in service.control.reasons] == [
             ("deadman", "ArbHeartbeatStale")
         ]

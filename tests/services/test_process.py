@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import socket
 import subprocess
-import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -20,8 +18,9 @@ from arbqos.clock import format_ts
 from arbqos_harness.process import ManagedProcess, find_tool, free_port, wait_for_http
 from tests.conftest import REPO_ROOT
 from tests.services.conftest import ADMIN, ADMIN_TOKEN, PAUSE, PAUSE_TOKEN, am_alert, am_payload
+from tests.support.cli import run_arbqos, start_arbqos
+from tests.support.wait import eventually
 
-ARBQOS = str(REPO_ROOT / ".venv" / "bin" / "arbqos")
 CONFIG_DIR = str(REPO_ROOT / "config")
 TOKEN_ENV = {"ARBQOS_ADMIN_TOKEN": ADMIN_TOKEN, "ARBQOS_PAUSE_TOKEN": PAUSE_TOKEN}
 
@@ -29,15 +28,10 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(60)]
 
 
 def _start(tmp_path: Path, port: int, name: str) -> ManagedProcess:
-    argv = [ARBQOS, "orchestrator", "--config-dir", CONFIG_DIR, "--port", str(port)]
-    argv += ["--state-dir", str(tmp_path / "state")]
-    proc = ManagedProcess(name, argv, tmp_path / "logs", env=TOKEN_ENV, cwd=tmp_path).start()
-    try:
-        wait_for_http(f"http://127.0.0.1:{port}/healthz", timeout_s=20)
-    except TimeoutError:
-        proc.stop()
-        raise AssertionError(proc.tail()) from None
-    return proc
+    args = ["orchestrator", "--config-dir", CONFIG_DIR, "--port", str(port)]
+    args += ["--state-dir", str(tmp_path / "state")]
+    ready = f"http://127.0.0.1:{port}/healthz"
+    return start_arbqos(name, *args, workdir=tmp_path, env=TOKEN_ENV, ready_url=ready)
 
 
 @pytest.fixture(scope="module")
@@ -142,9 +136,8 @@ def test_body_cap_over_a_real_socket(orchestrator: tuple[ManagedProcess, str]) -
 
 
 def _run(tmp_path: Path, *args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("ARBQOS_")}
-    argv = [ARBQOS, "orchestrator", "--config-dir", CONFIG_DIR, "--state-dir", str(tmp_path), *args]
-    return subprocess.run(argv, env={**clean, **env}, capture_output=True, text=True, timeout=30)
+    argv = ["orchestrator", "--config-dir", CONFIG_DIR, "--state-dir", str(tmp_path), *args]
+    return run_arbqos(*argv, env=env, timeout_s=30)
 
 
 def test_refuses_a_public_bind_without_a_pause_token(tmp_path: Path) -> None:
@@ -244,11 +237,11 @@ def _wait_for(
     http: httpx.Client, base: str, done: Callable[[dict[str, Any]], bool], timeout_s: float = 15
 ) -> list[dict[str, Any]]:
     """Poll /v1/status until `done(status)`; return its reasons."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        status = http.get(f"{base}/v1/status").json()
-        if done(status):
-            reasons: list[dict[str, Any]] = status["reasons"]
-            return reasons
-        time.sleep(0.05)
-    raise AssertionError(f"orchestrator status never reached the expected state: {status}")
+
+    def status() -> dict[str, Any]:
+        answer: dict[str, Any] = http.get(f"{base}/v1/status").json()
+        assert done(answer), answer
+        return answer
+
+    reasons: list[dict[str, Any]] = eventually(status, timeout_s, 0.05, what="status")["reasons"]
+    return reasons

@@ -13,7 +13,6 @@ import json
 import os
 import signal
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -29,6 +28,7 @@ from arbqos_harness.demo.session import supervise
 from arbqos_harness.demo.stack import DemoStack, StackOptions
 from arbqos_harness.demo.verdict import ScenarioReport
 from tests.conftest import REPO_ROOT
+from tests.support.wait import eventually
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(240)]
 WINDOW_S = 20
@@ -156,10 +156,7 @@ def test_evidence_bundle_has_every_file_of_the_contract(stack: DemoStack, tmp_pa
 def test_a_crash_is_reported_the_demo_exits_1_and_leaves_no_process(stack: DemoStack) -> None:
     victim = stack.children.get("balance-watcher")
     os.kill(victim.pid, signal.SIGKILL)
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and not stack.crashed():
-        time.sleep(0.1)
-    (crash,) = stack.crashed()
+    (crash,) = eventually(stack.crashed, 10, 0.1, what="the crash reported")
     assert (crash.name, crash.exit_code) == ("balance-watcher", -signal.SIGKILL)
     pids = [p for ps in stack.children.pids_seen.values() for p in ps] + stack.anvil_pids()
     assert len(pids) >= 11

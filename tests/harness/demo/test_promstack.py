@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
 import pytest
 
 from arbqos_harness.demo.promstack import PrometheusStack
 from arbqos_harness.process import free_port
+from tests.support.wait import eventually
 
 
 @pytest.mark.slow
@@ -34,13 +34,10 @@ def test_stack_starts_scrapes_itself_and_fires_a_rule(tmp_path: Path) -> None:
     stack = PrometheusStack(tmp_path, prom, am, tmp_path / "logs").start()
     try:
         client = stack.client()
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline and not client.firing_alerts():
-            time.sleep(0.2)
-        assert [a["labels"]["alertname"] for a in client.firing_alerts()] == ["AlwaysOn"]
-        while time.monotonic() < deadline and client.scalar('up{job="self"}') is None:
-            time.sleep(0.2)
-        assert client.scalar('up{job="self"}') == 1.0
+        firing = eventually(client.firing_alerts, 20, 0.2, what="a firing alert")
+        assert [a["labels"]["alertname"] for a in firing] == ["AlwaysOn"]
+        up = eventually(lambda: client.scalar('up{job="self"}') is not None, 20, 0.2, what="up")
+        assert up and client.scalar('up{job="self"}') == 1.0
         pids = [p.pid for p in stack.processes]
     finally:
         stack.stop()

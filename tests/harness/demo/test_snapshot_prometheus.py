@@ -419,9 +419,7 @@ def test_fixture_dashboard_renders_from_real_prometheus(prometheus: str, tmp_pat
     path = tmp_path / "fixture.json"
     path.write_text(json.dumps(FIXTURE))
     out = tmp_path / "dashboard.png"
-    started = time.monotonic()
     result = render_snapshot(path, prometheus, out, range_s=30, scrape_interval_s=1.0)
-    elapsed = time.monotonic() - started
     assert out.stat().st_size > 50_000
     assert (result.width_px, result.height_px) == (1800, 100 + 22 * 36 + 12)
     assert result.panel_count == 12  # 3 rows + 9 panels; the collapsed row hides its panel
@@ -437,7 +435,6 @@ def test_fixture_dashboard_renders_from_real_prometheus(prometheus: str, tmp_pat
     assert len(result.errors) == 1 and result.errors[0].startswith("Broken query: A:")
     assert "parse error" in result.errors[0]
     _assert_panels_drawn(result, [p for p in FIXTURE["panels"] if not p.get("collapsed")])
-    assert elapsed < 20
 
 
 def test_variable_override_and_unreachable_prometheus(prometheus: str, tmp_path: Path) -> None:

@@ -19,19 +19,19 @@ from arbqos_harness.demo.evidence import run_evidence
 from arbqos_harness.demo.rundir import Ports, RunDir
 from arbqos_harness.demo.session import run_session
 from tests.conftest import REPO_ROOT
+from tests.support.cli import arbqos_argv
+from tests.support.env import child_environ
 
-ARBQOS = str(REPO_ROOT / ".venv" / "bin" / "arbqos")
 CONFIG = REPO_ROOT / "config"
 
 
 @pytest.mark.slow
 @pytest.mark.timeout(120)
 def test_sigterm_stops_every_process_and_exits_0(tmp_path: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ARBQOS")}
     proc = subprocess.Popen(
-        [ARBQOS, "demo", "--config-dir", str(CONFIG), "--duration-s", "300"],
+        arbqos_argv("demo", "--config-dir", str(CONFIG), "--duration-s", "300"),
         cwd=tmp_path,
-        env=env,
+        env=child_environ(),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -113,6 +113,7 @@ def test_children_get_no_arbqos_settings_or_tokens_from_the_caller() -> None:
     }
 
 
+@pytest.mark.slow
 def test_a_child_sees_only_the_arbqos_variables_it_was_given_also_after_restart(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
