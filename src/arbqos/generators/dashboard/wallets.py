@@ -132,21 +132,37 @@ def wallet_panels(cfg: ArbqosConfig, y: int) -> list[Any]:
             [
                 Query(_stake_usage(cfg), "p99 leg {{venue}}"),
                 Query(v(rec.STAKE_ABOVE_CAP_WINDOW), "legs above cap {{venue}}"),
+                Query(
+                    f"sum by (venue) (increase({counter('arb_stake_unchecked_total')}"
+                    f"{{{VENUE}}}[{w}]))",
+                    "legs unchecked (no bank) {{venue}}",
+                ),
+                Query(
+                    f"max({gauge('arb_engine_bank_usd')}) and on () "
+                    f"(min({gauge('arb_engine_bank_known')}) == 1)",
+                    "bank the engine sizes against",
+                ),
             ],
             description=(
                 f"p99 of each leg's stake / bank, as a share of risk.stake_pct_cap = "
                 f"{number(cap)}: amber from 80 %, red from 100 %. Legs above the cap in the "
-                f"last {w}: any, and ArbStakeCapExceeded fires."
+                f"last {w}: any, and ArbStakeCapExceeded fires. Legs unchecked: sent while the "
+                "engine knew no bank (a wallet missing from the registry or older than "
+                "risk.bank_max_age_s): any, and ArbStakeCapUnchecked fires. The bank the engine "
+                "divides by, shown only while it is known."
             ),
             unit="percentunit",
             steps=Steps(GREEN, ((0.8, AMBER), (1.0, RED))),
             decimals=0,
             overrides=[
                 Override(
-                    "B",
+                    ref,
                     props={"unit": "short", "thresholds": Steps(GREEN, ((1, RED),)).model()},
                 )
-            ],
+                for ref in ("B", "C")
+            ]
+            + [Override("D", props={"unit": "currencyUSD", **grey})],
+            no_value="no leg in the window",
         ),
         timeseries_panel(
             37,
