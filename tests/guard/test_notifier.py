@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import threading
 import time
 
 import pytest
@@ -15,33 +16,42 @@ from arbqos.vocab import AlertName
 from arbqos.wire import DETAIL_MAX
 from arbqos_harness.process import free_port
 from tests.guard.conftest import PauseServer
+from tests.support.servers import HangingServer
+from tests.support.wait import eventually
 
 CONFIG = ArbqosConfig(
     exec=ExecConfig(fill_ratio_min=0.85, min_orders_in_window=5, p95_accept_time_ms_max=5000)
 )
 
 
-def breach_sx(tracker: ExecutionTracker) -> float:
-    """Submit five legs and reject them; return the monotonic time of the breaching event."""
+def breach_sx(tracker: ExecutionTracker) -> None:
+    """Submit five legs and reject them: the first result breaches (fill ratio 0)."""
     legs = [tracker.submit("sx", "live", 20.0, 0.5) for _ in range(5)]
-    started = time.monotonic()
-    legs[0].result("rejected")  # 5 submitted, fill ratio 0: this event breaches
-    returned = time.monotonic()
-    assert returned - started < 0.02, "the hot path must not wait on the network"
-    for leg in legs[1:]:
+    for leg in legs:
         leg.result("rejected")
-    return started
 
 
-def test_pause_request_arrives_within_100_ms(
-    registry: CollectorRegistry, pause_server: PauseServer
+def test_the_breaching_call_returns_while_the_orchestrator_holds_the_request(
+    registry: CollectorRegistry, hanging_server: HangingServer
 ) -> None:
+    """The hot path never waits on the network (breach-to-pause figures: bench/guard_pause.py)."""
+    notifier = PauseNotifier(hanging_server.url, token="t")
+    tracker = ExecutionTracker(registry, CONFIG, guard=QosGuard(CONFIG.exec, notifier))
+    breach_sx(tracker)  # returned: the breach is handed over, not sent inline
+    assert hanging_server.wait_held(1) == 1
+    assert hanging_server.answered == 0, "the request is still held by the orchestrator"
+    closer = threading.Thread(target=notifier.close, kwargs={"drain_timeout_s": 0.1})
+    closer.start()
+    closer.join(timeout=30)  # a backstop, not a measurement
+    assert not closer.is_alive(), "close() waited on the hung orchestrator"
+
+
+def test_pause_request_arrives_once(registry: CollectorRegistry, pause_server: PauseServer) -> None:
     with PauseNotifier(pause_server.url, token="pause-secret") as notifier:
         guard = QosGuard(CONFIG.exec, notifier)
         tracker = ExecutionTracker(registry, CONFIG, guard=guard)
-        breach_at = breach_sx(tracker)
+        breach_sx(tracker)
         (arrival,) = pause_server.wait_for(1)
-        assert arrival.at - breach_at < 0.100, f"took {arrival.at - breach_at:.3f} s"
         assert arrival.path == "/v1/pause"
         assert arrival.headers["Authorization"] == "Bearer pause-secret"
         assert arrival.body == {
@@ -62,11 +72,10 @@ def test_retries_after_503_until_acknowledged(
         pause_server.url, token="t", backoff_initial_s=0.02, backoff_max_s=0.05
     ) as notifier:
         tracker = ExecutionTracker(registry, CONFIG, guard=QosGuard(CONFIG.exec, notifier))
-        breach_at = breach_sx(tracker)
+        breach_sx(tracker)
         arrivals = pause_server.wait_for(3)
         assert notifier.wait_idle(2.0)
         assert len(arrivals) == 3 and notifier.attempts == 3 and notifier.acknowledged == 1
-        assert arrivals[0].at - breach_at < 0.100
         gaps = [b.at - a.at for a, b in itertools.pairwise(arrivals)]
         assert gaps[0] >= 0.02 and gaps[1] >= 0.04  # exponential backoff
         assert all(a.body == arrivals[0].body for a in arrivals)
@@ -74,17 +83,16 @@ def test_retries_after_503_until_acknowledged(
         assert len(pause_server.arrivals) == 3
 
 
-def test_unreachable_orchestrator_never_blocks_and_close_returns() -> None:
+def test_unreachable_orchestrator_is_retried_and_close_returns() -> None:
     closed = f"http://127.0.0.1:{free_port()}"
     notifier = PauseNotifier(closed, token="t", backoff_initial_s=0.01, backoff_max_s=0.02)
-    started = time.monotonic()
     notifier.request_pause("ArbAcceptTimeP95High", "venue=azuro ...")
-    assert time.monotonic() - started < 0.01
-    time.sleep(0.2)
-    assert notifier.attempts >= 3 and notifier.acknowledged == 0
-    started = time.monotonic()
-    notifier.close(drain_timeout_s=0.1)
-    assert time.monotonic() - started < 1.0
+    eventually(lambda: notifier.attempts >= 3, what="three attempts")
+    assert notifier.acknowledged == 0
+    closer = threading.Thread(target=notifier.close, kwargs={"drain_timeout_s": 0.1})
+    closer.start()
+    closer.join(timeout=30)  # a backstop, not a measurement
+    assert not closer.is_alive()
 
 
 def test_refused_token_is_retried_and_explained(

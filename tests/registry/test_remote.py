@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,6 +20,7 @@ from arbqos_harness.process import free_port
 from tests.registry.conftest import TOKEN, StandIn
 from tests.sdk.served import serve_orchestrator
 from tests.services.conftest import PAUSE_TOKEN
+from tests.support.wait import returns_within
 
 T0 = datetime(2026, 11, 26, 13, 50, 58, 123000, tzinfo=UTC)
 
@@ -69,13 +69,11 @@ async def test_reads_need_no_token_writes_do(stand_in: StandIn) -> None:
 
 
 async def test_slow_orchestrator_times_out(stand_in: StandIn) -> None:
-    stand_in.delay_s = 1.2
+    stand_in.delay_s = 60  # far longer than the backstop: only the client's timeout ends it
     async with httpx.AsyncClient() as http:
         remote = RemoteRuntimeRegistry(stand_in.url, http, TOKEN, timeout_s=0.3)
-        started = time.monotonic()
         with pytest.raises(RemoteRegistryError, match=r"no answer within 0\.3 s"):
-            await remote.snapshot()
-        assert time.monotonic() - started < 1.0
+            await returns_within(remote.snapshot(), 10, "snapshot of a slow orchestrator")
 
 
 async def test_garbage_answer_is_named(stand_in: StandIn) -> None:

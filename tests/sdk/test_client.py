@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import socket
 import threading
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
@@ -18,6 +17,7 @@ from arbqos.sdk import AsyncOrchestratorClient, OrchestratorCallError, Orchestra
 from arbqos.wire import ChainHealthBody, WalletBalanceBody
 from arbqos_harness.process import free_port
 from tests.services.conftest import ADMIN_TOKEN, PAUSE, PAUSE_TOKEN, am_alert, am_payload
+from tests.support.wait import returns_within
 
 pytestmark = pytest.mark.timeout(30)
 SEEN = datetime(2026, 11, 26, 13, 50, 58, 123000, tzinfo=UTC)
@@ -154,9 +154,7 @@ def test_fail_closed_on_a_hung_server() -> None:
         listener.listen(1)  # accepts the TCP handshake, never answers
         url = f"http://127.0.0.1:{listener.getsockname()[1]}"
         with OrchestratorClient(url, timeout_s=0.3) as client:
-            started = time.monotonic()
-            assert client.trading_allowed() is False
-            assert time.monotonic() - started < 2
+            assert client.trading_allowed() is False  # the hung server never answers
 
 
 @pytest.fixture
@@ -193,10 +191,9 @@ def dripping() -> Iterator[str]:
 
 async def test_async_calls_end_within_timeout_on_a_dripping_server(dripping: str) -> None:
     async with AsyncOrchestratorClient(dripping, PAUSE_TOKEN, timeout_s=0.5) as client:
-        started = time.monotonic()
         with pytest.raises(OrchestratorCallError, match=r"no answer within 0\.5 s") as err:
-            await client.status()
-        assert time.monotonic() - started < 1.0
+            # the drip would take 6 s; the backstop ends the test if the deadline is ignored
+            await returns_within(client.status(), 3, "status from a dripping server")
         assert err.value.reason == "TimeoutError"
         assert await client.trading_allowed() is False
 
