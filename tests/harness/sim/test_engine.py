@@ -22,6 +22,7 @@ from arbqos_harness.sim.observer import FanOut, RecordingObserver
 from arbqos_harness.sim.sx import SxSimulator
 from arbqos_harness.sim.tracking import TrackerObserver
 from tests.harness.sim.conftest import read_log
+from tests.support.wait import returns_within
 
 FAST = SimKnobs(time_scale=0.05, jitter_s=0.0, confirm_s=2.0, settle_after_s=10.0)
 """Pregame accept 25 ms, live 150-500 ms, settlement 0.5 s after acceptance."""
@@ -172,10 +173,8 @@ async def test_stop_cancels_slow_legs_and_still_reports_them(tmp_path: Path) -> 
         )
         task = asyncio.create_task(engine.run())
         await wait_until(lambda: engine.inflight >= 4)
-        started = time.monotonic()
         engine.stop()
-        await asyncio.wait_for(task, 5)
-        assert time.monotonic() - started < 2.0
+        await returns_within(task, 10, "the engine's stop with legs in flight")
     submitted = observer.of_kind("submitted")
     results = observer.of_kind("result")
     assert len(results) == len(submitted)

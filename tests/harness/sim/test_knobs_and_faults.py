@@ -144,10 +144,9 @@ def test_stopping_the_server_ends_pending_delays_with_503() -> None:
     )
     waiter.start()
     time.sleep(0.3)
-    started = time.monotonic()
     server.stop()
-    waiter.join(5)
-    assert time.monotonic() - started < 2.0
+    waiter.join(10)  # a backstop: the delay itself is 30 s
+    assert not waiter.is_alive(), "stop() did not end the pending 30 s delay"
     assert answers[0].status_code == 503 and answers[0].json()["errorCode"] == "SHUTTING_DOWN"
 
 
