@@ -67,6 +67,7 @@ async def test_failed_pings_are_counted_and_logged_without_the_url(
     metrics: NotifyMetrics, registry: CollectorRegistry, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG)
+    caplog.set_level(logging.DEBUG, logger="httpx")  # configure_logging() elsewhere quiets it
     with NotificationSink() as failing:
         failing.fail_next(1, status=500)
         pinger = HeartbeatPinger(

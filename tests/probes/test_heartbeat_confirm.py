@@ -380,6 +380,7 @@ def test_stopping_cancels_pending_retries(tmp_path: Path) -> None:
     assert world.starts("sx_rollup") == [0.0]  # the retry due at 5 s never ran
 
 
+@pytest.mark.deep
 def test_a_day_of_two_percent_failed_attempts_on_schedule_with_every_attempt_counted(
     tmp_path: Path,
 ) -> None:

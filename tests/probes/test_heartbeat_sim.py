@@ -136,6 +136,7 @@ def _records(paths: list[Path], event: str | None = "tick") -> list[dict[str, An
     return [line for line in lines if event is None or line["event"] == event]
 
 
+@pytest.mark.deep
 def test_a_simulated_day_has_no_gap(tmp_path: Path, registry: CollectorRegistry) -> None:
     world, recorder = SimWorld(seed=20261126), Recorder()
     assert run_virtual(_simulate(tmp_path, registry, world, recorder, DAY_TICKS)) == DAY_TICKS

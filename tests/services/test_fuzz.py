@@ -37,6 +37,7 @@ def service(tmp_path: Path) -> Iterator[ControlService]:
 
 
 @pytest.mark.timeout(90)
+@pytest.mark.deep
 def test_no_input_causes_a_server_error(service: ControlService) -> None:
     app = create_app(service, TOKENS, registry=CollectorRegistry(), max_body_bytes=65536)
     schema = schemathesis.openapi.from_asgi("/openapi.json", app)

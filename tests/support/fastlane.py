@@ -17,6 +17,9 @@ from typing import Any
 import pytest
 
 SLOW = "slow"
+DEEP = "deep"
+"""CPU-heavy tests (fuzzing, property tests over many examples, simulated days): `make test`
+runs them, `make check` leaves them out so it stays a quick loop."""
 
 UNMARKED_EXTERNAL = ("tests/harness/sim/test_knobs_and_faults.py::test_module_entry_point",)
 """Node-id prefixes of tests that start a process but do not carry the marker in their file
@@ -33,7 +36,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(
         "--fast",
         action="store_true",
-        help="run only tests not marked slow, and fail any of them that starts a process",
+        help="run only tests not marked slow or deep, and fail any of them that starts a process",
     )
 
 
@@ -43,8 +46,12 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(SLOW)
     if not config.getoption("--fast"):
         return
-    kept = [item for item in items if item.get_closest_marker(SLOW) is None]
-    deselected = [item for item in items if item.get_closest_marker(SLOW) is not None]
+
+    def left_out(item: pytest.Item) -> bool:
+        return any(item.get_closest_marker(name) is not None for name in (SLOW, DEEP))
+
+    kept = [item for item in items if not left_out(item)]
+    deselected = [item for item in items if left_out(item)]
     if deselected:
         config.hook.pytest_deselected(items=deselected)
         items[:] = kept

@@ -6,6 +6,7 @@ import asyncio
 import time
 
 import httpx
+import pytest
 
 from arbqos_harness.sim import KnobBox, SimKnobs, serve
 from arbqos_harness.sim.azuro import AzuroSimulator
@@ -25,6 +26,7 @@ def settings(sx_url: str, azuro_url: str, **changes: object) -> EngineSettings:
     return EngineSettings(sx_url, azuro_url, **{**base, **changes})  # type: ignore[arg-type]
 
 
+@pytest.mark.deep
 async def test_sx_lookups_start_at_the_oldest_open_bet() -> None:
     asked: list[tuple[float, httpx.URL]] = []
 
@@ -49,6 +51,7 @@ async def test_sx_lookups_start_at_the_oldest_open_bet() -> None:
     assert all(url.params["bettor"] == engine.settings.taker for _at, url in asked)
 
 
+@pytest.mark.deep
 async def test_bets_that_never_settle_or_vanish_are_given_up() -> None:
     never = FAST.with_changes({"settle_after_s": 1e6})
     with (
