@@ -48,7 +48,8 @@ async def test_nodes_serve_the_real_chain_ids(local_chains: LocalChains) -> None
             assert await rpc.chain_id() == expected
             number, timestamp = await rpc.latest_block()
             assert number >= 1
-            assert abs(timestamp - time.time()) < 120
+            # never behind the wall clock; tests sharing the session's nodes may move them ahead
+            assert timestamp >= time.time() - 120
             assert await rpc.gas_price_wei() > 0
     assert local_chains.rpc_url("polygon").startswith("http://127.0.0.1:")
 
