@@ -90,6 +90,11 @@ class VirtualTimeLoop(asyncio.SelectorEventLoop):
     def __init__(self, start: float = 0.0) -> None:
         self._virtual_now = start
         super().__init__(selector=_IdleSkippingSelector(self._jump))
+        # asyncio treats a timer as due when `when < time() + resolution`. With the real
+        # clock's 1 ns resolution that sum stops moving once virtual time passes ~2^24 s
+        # (194 days): a timer exactly at `time()` is never due and the loop spins. 1 us is
+        # above the float spacing up to ~2^33 s (270 years) and far below any timer we set.
+        self._clock_resolution = 1e-6
 
     def time(self) -> float:
         """Return the virtual monotonic time."""
