@@ -211,6 +211,8 @@ class LocalChains:
         self.work_dir = work_dir
         self._nodes = nodes
         self._startup_timeout_s = startup_timeout_s
+        self.created_at = time.time()
+        """Wall-clock time the nodes were set up; no block of theirs is older."""
         self.tokens: dict[str, str] = {}
         """chain -> address of its test stablecoin (sx_rollup USDC, polygon USDT)."""
         self.feed: str | None = None
