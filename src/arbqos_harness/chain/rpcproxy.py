@@ -6,7 +6,9 @@ request to its upstream node unless a knob says otherwise:
 
 - `error_rate` (0-1): that share of requests fails, as `error_kind` says: `http_502` (a 502
   answer), `reset` (the connection is closed with a TCP reset) or `rpc_error` (a JSON-RPC
-  error object, HTTP 200);
+  error object, HTTP 200); `error_pattern` `random` draws each request independently (runs of
+  failures happen), `even` fails exactly one request in every 1/error_rate (2 %: the 25th,
+  75th, 125th... request), so a short run always sees the rate;
 - `latency_s`: added before forwarding;
 - `stall`: requests are read and never answered (until the knob is turned off);
 - `down`: every connection is reset at once.
@@ -33,6 +35,7 @@ import httpx
 from arbqos.net import LOOPBACK
 
 ErrorKind = Literal["http_502", "reset", "rpc_error"]
+ErrorPattern = Literal["random", "even"]
 KNOBS_PATH = "/proxy/knobs"
 MAX_REQUEST_BYTES = 1 << 20
 
@@ -43,6 +46,7 @@ class ProxyKnobs:
 
     error_rate: float = 0.0
     error_kind: ErrorKind = "http_502"
+    error_pattern: ErrorPattern = "random"
     latency_s: float = 0.0
     stall: bool = False
     down: bool = False
@@ -57,6 +61,8 @@ class ProxyKnobs:
             raise ValueError(f"error_rate {knobs.error_rate!r}: expected 0 to 1")
         if float(knobs.latency_s) < 0:
             raise ValueError(f"latency_s {knobs.latency_s!r}: expected >= 0")
+        if knobs.error_pattern not in ("random", "even"):
+            raise ValueError(f"error_pattern {knobs.error_pattern!r}: expected random or even")
         if knobs.error_kind not in ("http_502", "reset", "rpc_error"):
             raise ValueError(
                 f"error_kind {knobs.error_kind!r}: expected http_502, reset or rpc_error"
@@ -100,6 +106,8 @@ class RpcProxy:
         self._server: asyncio.Server | None = None
         self._http: httpx.AsyncClient | None = None
         self._unstall = asyncio.Event()
+        self._error_credit = 0.5
+        """`even` pattern: a request fails when this passes 1 (starting half way)."""
         self.port = 0
 
     @property
@@ -175,12 +183,22 @@ class RpcProxy:
             return
         if knobs.latency_s:
             await asyncio.sleep(knobs.latency_s)
-        if knobs.error_rate and self._random.random() < knobs.error_rate:
+        if knobs.error_rate and self._fails(knobs):
             self.stats.injected_errors += 1
             self.stats.by_kind[knobs.error_kind] = self.stats.by_kind.get(knobs.error_kind, 0) + 1
             await self._inject(knobs.error_kind, body, writer)
             return
         await self._forward(body, writer)
+
+    def _fails(self, knobs: ProxyKnobs) -> bool:
+        """Whether this request fails under `error_rate` and `error_pattern`."""
+        if knobs.error_pattern == "random":
+            return self._random.random() < knobs.error_rate
+        self._error_credit += knobs.error_rate
+        if self._error_credit < 1.0:
+            return False
+        self._error_credit -= 1.0
+        return True
 
     async def _forward(self, body: bytes, writer: asyncio.StreamWriter) -> None:
         assert self._http is not None

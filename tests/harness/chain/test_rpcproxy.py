@@ -69,6 +69,15 @@ def test_error_rate_is_a_share_of_requests(proxy: RpcProxy) -> None:
     assert 25 <= codes.count(502) <= 75
 
 
+def test_even_pattern_fails_exactly_one_request_in_every_1_over_rate(proxy: RpcProxy) -> None:
+    proxy.set_knobs(error_rate=0.02, error_pattern="even")
+    codes = [post(proxy).status_code for _ in range(125)]
+    failed = [n for n, code in enumerate(codes, start=1) if code == 502]
+    assert failed == [25, 75, 125]
+    with pytest.raises(ValueError, match="error_pattern 'sometimes'"):
+        proxy.set_knobs(error_pattern="sometimes")
+
+
 def test_stall_holds_requests_until_released(proxy: RpcProxy) -> None:
     proxy.set_knobs(stall=True)
     started = time.monotonic()
