@@ -108,6 +108,30 @@ class Children:
         argv, extra = self._specs[name]
         return self.start(name, argv, extra)
 
+    def stop(self, name: str) -> None:
+        """Stop a child on purpose (a fault scenario); it is not reported as a crash."""
+        self._planned_down.add(name)
+        self.get(name).stop()
+
+    def start_again(self, name: str) -> ManagedProcess:
+        """Start a child stopped by `stop` (or adopted) with its own command again."""
+        proc = self.get(name)
+        if proc.alive():
+            return proc
+        proc.start()
+        self._planned_down.discard(name)
+        self.pids_seen.setdefault(name, []).append(proc.pid)
+        return proc
+
+    def freeze(self, name: str) -> None:
+        """SIGSTOP a child's process group: alive, sockets open, answering nothing."""
+        os.killpg(self.get(name).pid, signal.SIGSTOP)
+
+    def thaw(self, name: str) -> None:
+        """SIGCONT a child frozen by `freeze`."""
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.get(name).pid, signal.SIGCONT)
+
     def crashed(self) -> list[Crash]:
         """Children that exited although no stop was planned."""
         found = []
@@ -122,6 +146,8 @@ class Children:
         codes: dict[str, int | None] = {}
         for name in reversed(self.names):
             self._planned_down.add(name)
+            if self._procs[name].alive():
+                self.thaw(name)  # a frozen child would hold SIGTERM until the SIGKILL
             codes[name] = self._procs[name].stop(timeout_s)
         return codes
 

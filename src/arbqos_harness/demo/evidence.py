@@ -4,7 +4,8 @@ Steps: start the stack and let the QoS window fill; snapshot the dashboard; degr
 (slower accepts and a fill collapse) and measure breach to pause on the guard and the
 Alertmanager paths; restore, wait for recovery and resume with the admin token; stop the
 Arbitrum sequencer (uptime feed and blocks) and measure the heartbeat path; snapshot again;
-export Prometheus rules and alerts, the heartbeat log and its audit, and `summary.json`.
+export Prometheus rules and alerts, the heartbeat log and its audit, the notifications the
+sink received, and `summary.json`.
 """
 
 from __future__ import annotations
@@ -50,6 +51,7 @@ FILES = (
     "alerts.json",
     "heartbeat.log",
     "heartbeat_audit.txt",
+    "notifications.log",
     "summary.json",
 )
 """What `--out DIR` holds afterwards (contract §8)."""
@@ -158,6 +160,7 @@ def collect_evidence(
     _snapshot(stack, out / "dashboard_after.png", say)
     _write_json(out / "rules.json", stack.prom.get_raw("/api/v1/rules"))
     audit = _heartbeat_files(stack, out)
+    _copy_notifications(stack, out)
     summary = _summary(stack, qos, infra, audit, format_ts(began))
     _write_json(out / "summary.json", summary)
     for report in (qos, infra):
@@ -221,6 +224,13 @@ def _heartbeat_files(stack: DemoStack, out: Path) -> dict[str, Any]:
     return {"exit_code": code, "result": last[0]}
 
 
+def _copy_notifications(stack: DemoStack, out: Path) -> None:
+    """Copy what the notification sink received (every pause, resume and alert notice)."""
+    source = stack.run.notifications_log
+    text = source.read_text(encoding="utf-8") if source.is_file() else ""
+    (out / "notifications.log").write_text(text, encoding="utf-8")
+
+
 def _summary(
     stack: DemoStack,
     qos: ScenarioReport,
@@ -249,6 +259,10 @@ def _summary(
         "alertmanager_latency_infra_s": round(infra.latencies["alert"], 3)
         if "alert" in infra.latencies
         else None,
+        "pause_to_notice_s": {
+            name: round(report.latencies["notify"], 3) if "notify" in report.latencies else None
+            for name, report in (("qos_load", qos), ("sequencer_outage", infra))
+        },
         "breach_definition": (
             "QoS fault: first moment the exact window statistic from the simulators' decision "
             "logs crosses the configured threshold; infrastructure fault: the injection"

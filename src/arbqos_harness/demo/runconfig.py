@@ -29,16 +29,22 @@ class LocalEndpoints:
     engine_port: int
     prometheus_port: int
     alertmanager_port: int
+    notify_urls_file: str | None = None
+    """Secrets file naming the demo's notification channel (the loopback sink)."""
+    sink_url: str | None = None
+    """Base URL of the notification sink; Alertmanager's direct receiver posts there."""
 
 
 @dataclass(frozen=True)
 class DemoTuning:
     """Demo timings: faster than production so every path shows within minutes."""
 
-    heartbeat_interval_s: float = 5.0
+    heartbeat_interval_s: float = 8.0
     probe_timeout_s: float = 2.0
-    retry_interval_s: float = 1.5
-    """(failure_threshold - 1) x retry + probe timeout must fit in the heartbeat interval."""
+    retry_interval_s: float = 2.5
+    """(failure_threshold - 1) x retry + probe timeout must fit in the heartbeat interval. Three
+    failed attempts span 5 s, so a 4 s blip (`rpc-blip`) cannot pause, as in production, where
+    they span 10 s (production: every 30 s, retries 5 s apart)."""
     balance_poll_s: float = 5.0
     balance_timeout_s: float = 2.0
     qos_window_s: int = 60
@@ -47,6 +53,24 @@ class DemoTuning:
     """The simulators compress SX Bet's betting delays by 10 (live 3-10 s -> 0.3-1 s)."""
     kpi_interval_s: float = 5.0
     """The KPI rules every 5 s instead of 60 s, so the KPI row fills within a short run."""
+    infra_resume_after_s: float = 15.0
+    """Infrastructure pauses lift 15 s after recovery instead of 60 s."""
+    sequencer_grace_s: int = 30
+    """Arbitrum feed grace after recovery (production 300 s)."""
+    sx_stall_probes: int = 3
+    """SX Rollup stalled after 3 probes without a new block (production 10)."""
+    sx_stall_grace_s: float = 10.0
+    """SX Rollup grace after a stall ends (production 120 s)."""
+    absent_for_s: float = 10.0
+    """Engine metrics or the orchestrator missing this long raise their alert (production 30 s)."""
+    watchdog_repeat_s: float = 2.0
+    """ArbWatchdog reaches the orchestrator every 2 s (production 60 s)."""
+    watchdog_timeout_s: float = 10.0
+    """The orchestrator calls the alert path silent after 10 s without it (production 180 s)."""
+
+    def lines(self) -> list[str]:
+        """The scaled timings, one `name value` per line, for the demo to print."""
+        return [f"{name} {getattr(self, name):g}" for name in self.__dataclass_fields__]
 
 
 def demo_config(
@@ -62,7 +86,7 @@ def demo_config(
         azuro_api_url=local.azuro_api_url,
         azuro_subgraph_url=local.azuro_subgraph_url,
         sequencer_uptime_feed=local.feed_address,
-        sequencer_grace_s=30,
+        sequencer_grace_s=tune.sequencer_grace_s,
         orchestrator_url=f"http://127.0.0.1:{local.orchestrator_port}",
         request_timeout_s=tune.probe_timeout_s,
     )
@@ -81,8 +105,8 @@ def demo_config(
         host="127.0.0.1",
         metrics_port=local.heartbeat_port,
         log_path=str(run_dir / "monitoring" / "heartbeat.log"),
-        sx_stall_probes=3,
-        sx_stall_grace_s=10.0,
+        sx_stall_probes=tune.sx_stall_probes,
+        sx_stall_grace_s=tune.sx_stall_grace_s,
     )
     data["balance_watcher"].update(
         poll_interval_s=tune.balance_poll_s,
@@ -96,6 +120,8 @@ def demo_config(
         port=local.orchestrator_port,
         state_dir=str(run_dir / "state"),
         alert_events_log=str(run_dir / "monitoring" / "alert_events.log"),
+        infra_resume_after_s=tune.infra_resume_after_s,
+        watchdog_timeout_s=tune.watchdog_timeout_s,
     )
     data["alerting"].update(
         pause_token_file=str(run_dir / "secrets" / "pause_token"),
@@ -104,7 +130,15 @@ def demo_config(
         engine_target=f"127.0.0.1:{local.engine_port}",
         warn_for_s=5.0,
         kpi_interval_s=tune.kpi_interval_s,
+        absent_for_s=tune.absent_for_s,
+        watchdog_repeat_s=tune.watchdog_repeat_s,
+        notify_urls_file=local.notify_urls_file,
     )
+    if local.sink_url is not None:
+        # ArbOrchestratorDown reaches a person without passing through the orchestrator
+        data["alerting"]["direct_receivers"] = {
+            "sink": {"type": "webhook", "url": f"{local.sink_url}/alertmanager"}
+        }
     return ArbqosConfig.model_validate(data)
 
 

@@ -95,7 +95,7 @@ class RunDir:
 
     @property
     def monitoring_dir(self) -> Path:
-        """heartbeat.log, balance_watcher.log, alert_events.log."""
+        """heartbeat.log, balance_watcher.log, alert_events.log, notifications.log."""
         return self.root / "monitoring"
 
     @property
@@ -117,6 +117,16 @@ class RunDir:
     def dashboard(self) -> Path:
         """The Grafana dashboard rendered from the demo config (import it into Grafana)."""
         return self.root / "dashboards" / "arb_qos.json"
+
+    @property
+    def notifications_log(self) -> Path:
+        """Every notification the demo's sink received, one JSON line each."""
+        return self.monitoring_dir / "notifications.log"
+
+    @property
+    def notify_urls_file(self) -> Path:
+        """The channel secrets file (apprise URL of the sink), mode 0600."""
+        return self.secrets_dir / "notify_urls"
 
     def sim_log(self, venue: str) -> Path:
         """The decision log of one venue simulator."""

@@ -86,6 +86,9 @@ def banner(stack: DemoStack, scenario: str | None) -> list[str]:
         f'  resume  curl -X POST -H "Authorization: Bearer $(cat {stack.tokens.admin_file})" '
         f"{resume_url}",
         f"  faults  curl -X POST {stack.sim_url('sx')}/sim/knobs -d '{{\"slow_accept\": 4}}'",
+        f"          curl -X POST {stack.proxy('sx_rollup').url}/proxy/knobs "
+        "-d '{\"error_rate\": 0.02}'   (SX Rollup RPC; also latency_s, stall, down)",
+        "  timings " + "; ".join(stack.options.tuning.lines()),
         "  scenarios: " + ", ".join(SCENARIOS),
     ]
     return lines

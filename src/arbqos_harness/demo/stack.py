@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import sys
 import threading
 import time
@@ -26,6 +27,7 @@ from arbqos.sdk import JournalKind, OrchestratorClient, Route
 from arbqos.vocab import Venue
 from arbqos.wire import JournalEntryOut, StatusResponse
 from arbqos_harness.chain.localchain import LocalChains
+from arbqos_harness.chain.rpcproxy import RpcProxy
 from arbqos_harness.demo.children import Children, Crash, child_env, kill_leftovers
 from arbqos_harness.demo.promstack import PromClient, PrometheusStack
 from arbqos_harness.demo.runconfig import DemoTuning, LocalEndpoints, demo_config, write_config_dir
@@ -34,6 +36,7 @@ from arbqos_harness.demo.traffic import ChainTraffic
 from arbqos_harness.process import ManagedProcess
 from arbqos_harness.sim.azuro import SUBGRAPH_PATH
 from arbqos_harness.sim.knobs import SimKnobs
+from arbqos_harness.sink import NotificationSink, SinkRecord
 
 BASE_KNOBS: Mapping[str, Any] = {
     "time_scale": 0.1,
@@ -131,6 +134,10 @@ class DemoStack:
         self._anvil_pids: set[int] = set()
         self._http = httpx.Client(timeout=3.0)
         self._orchestrator: OrchestratorClient | None = None
+        self.proxies: dict[str, RpcProxy] = {}
+        """chain -> the fault proxy every arbqos service reaches that chain through."""
+        self.sink: NotificationSink | None = None
+        """The loopback notification sink (the demo's only channel)."""
 
     # --- lifecycle -------------------------------------------------------------------
 
@@ -146,6 +153,10 @@ class DemoStack:
             (
                 "starting anvil chains (SX Rollup 4162, Arbitrum 42161, Polygon 137)",
                 self._start_chains,
+            ),
+            (
+                "starting RPC fault proxies and the notification sink",
+                self._start_proxies_and_sink,
             ),
             ("writing config, tokens and rendered rules/dashboard", self._write_config),
             (
@@ -180,6 +191,10 @@ class DemoStack:
         if self.traffic is not None:
             self.traffic.stop()
             self.traffic = None
+        for proxy in self.proxies.values():
+            proxy.stop()
+        if self.sink is not None:
+            self.sink.stop()
         if self.chains is not None:
             self.chains.stop()
         self._http.close()
@@ -258,6 +273,7 @@ class DemoStack:
             ("balance watcher /metrics", f"http://127.0.0.1:{port.balance}/metrics"),
             ("SX Bet simulator", f"{self.sim_url('sx')}/docs"),
             ("Azuro simulator", f"{self.sim_url('azuro')}/docs"),
+            ("notifications (sink log)", str(self.run.notifications_log)),
             ("run directory", str(self.run.root)),
             ("Grafana dashboard to import", str(self.run.dashboard)),
         ]
@@ -308,6 +324,45 @@ class DemoStack:
         self.stopped_chains.discard(chain)
         self._note_anvil_pids()
 
+    def proxy(self, chain: str) -> RpcProxy:
+        """The fault proxy in front of `chain` (knobs: error_rate, latency_s, stall, down)."""
+        try:
+            return self.proxies[chain]
+        except KeyError:
+            known = sorted(self.proxies)
+            raise StackError(f"no RPC proxy for {chain!r}; chains: {known}") from None
+
+    def notifications(self, after: float | None = None) -> list[SinkRecord]:
+        """Notifications the sink received (after unix time `after`), oldest first."""
+        if self.sink is None:
+            return []
+        records = self.sink.records
+        if after is None:
+            return records
+        return [r for r in records if r.received_at.timestamp() >= after]
+
+    def stop_child(self, name: str) -> None:
+        """Stop a child on purpose (a fault scenario, e.g. Prometheus); not a crash."""
+        self.children.stop(name)
+
+    def start_child_again(self, name: str) -> None:
+        """Start a child stopped by `stop_child` with the same command, and wait until ready."""
+        proc = self.children.start_again(name)
+        ready = {
+            "prometheus": f"http://{self.config.alerting.prometheus_listen}/-/ready",
+            "alertmanager": f"http://{self.config.alerting.alertmanager_listen}/-/ready",
+        }
+        url = ready.get(name) or self._argv(name)[2]
+        wait_ready(proc, url, self.options.ready_timeout_s)
+
+    def freeze(self, name: str) -> None:
+        """SIGSTOP a child: it keeps its sockets but answers nothing (a wedged process)."""
+        self.children.freeze(name)
+
+    def thaw(self, name: str) -> None:
+        """SIGCONT a child frozen by `freeze`."""
+        self.children.thaw(name)
+
     # --- internals -------------------------------------------------------------------
 
     def _chains(self) -> LocalChains:
@@ -336,12 +391,25 @@ class DemoStack:
         self.traffic = ChainTraffic(chains, "sx_rollup", seed=self.options.seed)
         self.traffic.start()
 
+    def _start_proxies_and_sink(self) -> None:
+        chains = self._chains()
+        for index, chain in enumerate(chains.chains):
+            proxy = RpcProxy(chains.rpc_url(chain), seed=self.options.seed + index)
+            self.proxies[chain] = proxy.start()
+        self.sink = NotificationSink(log_path=self.run.notifications_log).start()
+        # one channel, every severity ("all" is in the default routing tags)
+        channel = f"demo={self.sink.apprise_url('/notify')}\n"
+        fd = os.open(self.run.notify_urls_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(channel)
+
     def _write_config(self) -> None:
         chains = self._chains()
         assert chains.feed is not None
         port = self.ports
+        sink_url = self.sink.url if self.sink is not None else None
         local = LocalEndpoints(
-            rpc_urls={c: chains.rpc_url(c) for c in chains.chains},
+            rpc_urls={c: self.proxy(c).url for c in chains.chains},
             token_addresses=dict(chains.tokens),
             feed_address=chains.feed,
             sx_api_url=self.sim_url("sx"),
@@ -353,6 +421,8 @@ class DemoStack:
             engine_port=port.engine,
             prometheus_port=port.prometheus,
             alertmanager_port=port.alertmanager,
+            notify_urls_file=str(self.run.notify_urls_file),
+            sink_url=sink_url,
         )
         self.config = demo_config(self.base, local, self.run.root, self.options.tuning)
         write_config_dir(self.config, self.run.config_dir)

@@ -12,8 +12,12 @@ from typing import Any, Protocol, TextIO
 from arbqos.clock import Clock, format_ts, parse_ts
 from arbqos.config import ArbqosConfig
 from arbqos.wire import StatusResponse
+from arbqos_harness.demo.notices import headline
 from arbqos_harness.demo.promstack import PromClient
+from arbqos_harness.sink import SinkRecord
 
+NOTICES_SHOWN = 3
+"""How many of the latest notifications the screen shows."""
 HIDDEN_ALERTS = frozenset({"ArbWatchdog"})
 """Always firing by design; shown as `alert path alive` instead of an alert."""
 
@@ -36,6 +40,10 @@ class SummarySource(Protocol):
         """The engine's status file."""
         ...
 
+    def notifications(self, after: float | None = None) -> list[SinkRecord]:
+        """What the notification sink received, oldest first."""
+        ...
+
 
 @dataclass
 class SummaryData:
@@ -49,6 +57,9 @@ class SummaryData:
     heartbeat_age_s: float | None = None
     firing: list[str] = field(default_factory=list)
     watchdog: bool = False
+    notices: list[tuple[datetime, str]] = field(default_factory=list)
+    """The last notifications the sink received: (when, headline)."""
+    notices_total: int = 0
     problems: list[str] = field(default_factory=list)
 
 
@@ -60,6 +71,9 @@ def gather(source: SummarySource, now: datetime) -> SummaryData:
     except Exception as err:  # a view must survive any failure of what it shows
         data.problems.append(f"orchestrator: {type(err).__name__}")
     data.engine = source.engine_status()
+    records = source.notifications()
+    data.notices_total = len(records)
+    data.notices = [(r.received_at, headline(r)) for r in records[-NOTICES_SHOWN:]]
     try:
         prom = source.prom
         for row in prom.query("arb_wallet_balance_usd"):
@@ -113,6 +127,12 @@ def render(data: SummaryData, config: ArbqosConfig, header: str) -> list[str]:
     lines.append(_heartbeat_line(data, config.heartbeat.interval_s))
     alive = "alert path alive (ArbWatchdog)" if data.watchdog else "no ArbWatchdog yet"
     lines.append(f"alerts firing: {', '.join(data.firing) or 'none'}  [{alive}]")
+    shown_notices = len(data.notices)
+    lines.append(
+        f"notifications: {data.notices_total} sent to the sink"
+        + (f", last {shown_notices}:" if shown_notices else "")
+    )
+    lines += [f"  {format_ts(at)}  {text[:110]}" for at, text in data.notices]
     if data.problems:
         lines.append("unreachable: " + ", ".join(data.problems))
     return lines
@@ -196,6 +216,7 @@ def one_line(data: SummaryData) -> str:
     if data.heartbeat_age_s is not None:
         parts.append(f"hb={data.heartbeat_age_s:.1f}s")
     parts.append(f"alerts={','.join(data.firing) or '-'}")
+    parts.append(f"notices={data.notices_total}")
     return " ".join(parts)
 
 

@@ -8,7 +8,15 @@ from datetime import UTC, datetime
 from arbqos.clock import FakeClock
 from arbqos.config import ArbqosConfig
 from arbqos.wire import StatusResponse
-from arbqos_harness.demo.summary import Screen, SummaryData, alert_label, one_line, render
+from arbqos_harness.demo.notices import headline
+from arbqos_harness.demo.summary import (
+    Screen,
+    SummaryData,
+    alert_label,
+    one_line,
+    render,
+)
+from arbqos_harness.sink import SinkRecord
 
 NOW = datetime(2026, 11, 26, 13, 50, 58, 123000, tzinfo=UTC)
 WINDOW = {
@@ -98,7 +106,7 @@ def test_pipe_prints_a_line_every_few_seconds_and_events_at_once() -> None:
     assert lines[0].startswith("2026-11-26T13:50:58.123Z state=paused reasons=guard:ArbAccept")
     assert "sx: n=42 fill=0.812 p95=1457ms hb=2.0s" in lines[0]
     assert lines[2] == "2026-11-26T13:51:04.123Z injecting slow-accept"
-    assert one_line(SummaryData(at=NOW)) == "state=? reasons=- alerts=-"
+    assert one_line(SummaryData(at=NOW)) == "state=? reasons=- alerts=- notices=0"
 
 
 def test_terminal_redraws_in_place_with_the_latest_events() -> None:
@@ -116,3 +124,30 @@ def test_terminal_redraws_in_place_with_the_latest_events() -> None:
     assert (
         alert_label({"alertname": "A", "severity": "x", "action": "pause", "b": "2"}) == 'A{b="2"}'
     )
+
+
+def test_the_last_notifications_are_shown_with_their_headline() -> None:
+    records = [
+        SinkRecord(NOW, "POST", "/notify", "application/json", "", {"title": t, "message": m}, "ok")
+        for t, m in (
+            ("[demo] CRITICAL trading PAUSED: heartbeat:ArbRpcDown", "what: ..."),
+            ("", "no title, first line of the message\nsecond line"),
+            ("[demo] trading RESUMED automatically", "cleared: ..."),
+            ("[demo] WARNING firing: azuro wallet below 15 USD", "value: 10 USD"),
+        )
+    ]
+    data = SummaryData(
+        at=NOW,
+        notices=[(r.received_at, headline(r)) for r in records[-3:]],
+        notices_total=len(records),
+    )
+    lines = render(data, ArbqosConfig(), "")
+    at = "2026-11-26T13:50:58.123Z"
+    start = lines.index("notifications: 4 sent to the sink, last 3:")
+    assert lines[start + 1 : start + 4] == [
+        f"  {at}  no title, first line of the message",
+        f"  {at}  [demo] trading RESUMED automatically",
+        f"  {at}  [demo] WARNING firing: azuro wallet below 15 USD",
+    ]
+    assert one_line(data).endswith("notices=4")
+    assert "notifications: 0 sent to the sink" in render(SummaryData(at=NOW), ArbqosConfig(), "")
