@@ -56,9 +56,11 @@ typecheck: setup-python
 	@echo "check: mypy src/"
 	@$(BIN)/mypy
 
+# Two workers, one test file each at a time: the two end-to-end demo modules (one whole stack
+# each, mostly waiting on real time) run side by side with the rest.
 pytest: setup
-	@echo "check: pytest"
-	@$(BIN)/python -m pytest -q -p no:cacheprovider
+	@echo "check: pytest -n 2 --dist loadfile (every test)"
+	@$(BIN)/python -m pytest -q -p no:cacheprovider -n 2 --dist loadfile --durations=10
 
 pytest-fast: setup
 	@echo "check: pytest --fast -n 2 (tests that start no process; starting one fails the test)"

@@ -137,15 +137,68 @@ class Observer:
 def balance_events(log: Path, event: str, after: float) -> list[dict[str, Any]]:
     """Records of `event` (e.g. `low`) in a balance watcher log, logged after `after`."""
     found = []
-    try:
-        lines = log.read_text(encoding="utf-8", errors="replace").splitlines()
-    except OSError:
-        return []
-    for line in lines:
+    for record in _records(log):
         try:
-            record = json.loads(line)
             if record.get("event") == event and parse_ts(record["ts"]).timestamp() >= after:
                 found.append(record)
         except (ValueError, KeyError, TypeError):
             continue
     return found
+
+
+def _records(log: Path) -> list[dict[str, Any]]:
+    """The JSON lines of a service log (unreadable lines skipped)."""
+    try:
+        lines = log.read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return []
+    found = []
+    for line in lines:
+        try:
+            record = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(record, dict):
+            found.append(record)
+    return found
+
+
+def probe_attempts(log: Path, target: str, after: float) -> list[tuple[float, bool]]:
+    """(unix time, ok) of every heartbeat attempt at `target` logged after `after`."""
+    found = []
+    for record in _records(log):
+        try:
+            at = parse_ts(record["ts"]).timestamp()
+        except (KeyError, TypeError, ValueError):
+            continue
+        if at < after:
+            continue
+        if record.get("event") == "tick":
+            result = (record.get("targets") or {}).get(target)
+        elif record.get("event") == "retry" and record.get("target") == target:
+            result = record
+        else:
+            continue
+        if isinstance(result, dict) and "ok" in result:
+            found.append((at, bool(result["ok"])))
+    return found
+
+
+def longest_failing_run(attempts: list[tuple[float, bool]]) -> int:
+    """The most consecutive failed attempts."""
+    longest = run = 0
+    for _, ok in attempts:
+        run = 0 if ok else run + 1
+        longest = max(longest, run)
+    return longest
+
+
+def next_tick_at(log: Path, interval_s: float, now: float) -> float | None:
+    """Unix time of the heartbeat's next scheduled tick after `now` (None before its first)."""
+    scheduled = [r.get("scheduled_ts") for r in _records(log)[-50:] if r.get("event") == "tick"]
+    if not scheduled or not isinstance(scheduled[-1], str):
+        return None
+    at = parse_ts(scheduled[-1]).timestamp()
+    while at <= now:
+        at += interval_s
+    return at

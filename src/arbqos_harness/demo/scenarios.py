@@ -18,12 +18,28 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Literal
 
 from arbqos.clock import parse_ts
+from arbqos.config import ArbqosConfig
 from arbqos.errors import OrchestratorError
-from arbqos.vocab import PauseSource, Venue
+from arbqos.vocab import AlertName, PauseSource, Severity, Venue
 from arbqos_harness.chain.localchain import DEPLOYER
 from arbqos_harness.demo.breach import first_breaches, log_files, read_sim_events
-from arbqos_harness.demo.observe import Observer, balance_events
-from arbqos_harness.demo.verdict import ScenarioReport, Targets
+from arbqos_harness.demo.followup import watch_auto_resume, watch_latch, window_empty
+from arbqos_harness.demo.notices import NoticeSeen, notices
+from arbqos_harness.demo.observe import (
+    Observer,
+    balance_events,
+    longest_failing_run,
+    next_tick_at,
+    probe_attempts,
+)
+from arbqos_harness.demo.verdict import (
+    Attempts,
+    Detection,
+    Followup,
+    ScenarioReport,
+    Targets,
+    settings_line,
+)
 
 if TYPE_CHECKING:
     from arbqos_harness.demo.stack import DemoStack
@@ -34,6 +50,13 @@ LOW_BALANCE_LEFT_USD = 10.0
 """What the low-balance scenario leaves in the wallet (the floor is 15 USD by default)."""
 NO_PAUSE_HOLD_S = 5.0
 """How long the low-balance scenario keeps checking that nothing paused after its alert."""
+FLAKY_ERROR_RATE = 0.02
+"""`rpc-flaky`: the share of SX Rollup RPC requests that fail."""
+BLIP_S = 4.0
+FLAKY_S = 180.0
+OUTAGE_S = 20.0
+Watch = Callable[[ArbqosConfig, float], float]
+"""How long a no-pause scenario watches, from the injection: f(config, fault_s)."""
 
 
 class ScenarioAborted(RuntimeError):
@@ -56,6 +79,26 @@ class Scenario:
     no_pause: bool = False
     low_wallet: str | None = None
     timeout_s: float = 75.0
+    forbidden_alerts: tuple[str, ...] = ()
+    """Alerts that must not fire (a blip must not look like an outage)."""
+    fault_s: float | None = None
+    """The fault is undone this long after the injection, while watching (None: at the end)."""
+    watch: Watch | None = None
+    """No-pause scenarios: watch at least this long after the injection."""
+    then: Literal["restore", "auto_resume", "latch"] = "restore"
+    """After the pause: just restore; check trading resumes by itself; check the pause holds."""
+    notices: tuple[NoticeSeen, ...] = ()
+    """Notifications that must reach the demo's sink."""
+    notice_severity: Severity = Severity.CRITICAL
+    """Severity of the alert behind a `firing` notice (required only when routed to a channel)."""
+    detection: Detection = "probe"
+    recovered: Callable[[DemoStack], bool] | None = None
+    """After restoring, wait for this too before resuming (e.g. the alert path is back)."""
+    probed: str | None = None
+    """The heartbeat target the fault hits: at least one of its attempts must fail, else the
+    scenario proved nothing (its report counts the attempts and the longest failing run)."""
+    align_to_tick: bool = False
+    """Inject just before a heartbeat tick, so that a short fault meets an attempt."""
 
 
 def _knobs(venue: str, changes: dict[str, float]) -> Callable[[DemoStack], None]:
@@ -104,6 +147,59 @@ def _refill(stack: DemoStack) -> None:
     stack.local_chains.set_token_balance(wallet.chain, wallet.address, stack.options.mint_usd)
 
 
+def _proxy(chain: str, **knobs: Any) -> Callable[[DemoStack], None]:
+    def inject(stack: DemoStack) -> None:
+        stack.proxy(chain).set_knobs(**knobs)
+
+    return inject
+
+
+def _proxy_reset(chain: str) -> Callable[[DemoStack], None]:
+    def restore(stack: DemoStack) -> None:
+        stack.proxy(chain).reset()
+
+    return restore
+
+
+def _stall_sx(stack: DemoStack) -> None:
+    stack.local_chains.stall("sx_rollup")
+
+
+def _unstall_sx(stack: DemoStack) -> None:
+    stack.local_chains.resume("sx_rollup")
+
+
+def _freeze_engine(stack: DemoStack) -> None:
+    stack.freeze("engine")
+
+
+def _thaw_engine(stack: DemoStack) -> None:
+    stack.thaw("engine")
+
+
+def _stop_prometheus(stack: DemoStack) -> None:
+    stack.stop_child("prometheus")
+
+
+def _start_prometheus(stack: DemoStack) -> None:
+    stack.start_child_again("prometheus")
+
+
+def _alert_path_up(stack: DemoStack) -> bool:
+    alerting = stack.status().alerting
+    return alerting is None or alerting.pipeline_up
+
+
+def _past_detection(intervals: float) -> Watch:
+    """Watch until the fault is over plus the heartbeat's detection bound and `intervals` more."""
+
+    def watch(config: ArbqosConfig, fault_s: float) -> float:
+        detect = Targets.of(config).by_source["heartbeat"]
+        return fault_s + detect + intervals * config.heartbeat.interval_s
+
+    return watch
+
+
 def _kill_heartbeat(stack: DemoStack) -> None:
     stack.children.kill("heartbeat")
 
@@ -123,6 +219,7 @@ SCENARIOS: dict[str, Scenario] = {
             _reset_knobs,
             sources=("guard", "alert"),
             alerts=("ArbAcceptTimeP95High",),
+            notices=(NoticeSeen.PAUSED,),
         ),
         Scenario(
             "fill-collapse",
@@ -132,6 +229,7 @@ SCENARIOS: dict[str, Scenario] = {
             _reset_knobs,
             sources=("guard", "alert"),
             alerts=("ArbFillRatioLow",),
+            notices=(NoticeSeen.PAUSED,),
         ),
         Scenario(
             "sequencer-down",
@@ -141,6 +239,7 @@ SCENARIOS: dict[str, Scenario] = {
             _sequencer_up,
             sources=("heartbeat", "alert"),
             alerts=("ArbSequencerDown",),
+            notices=(NoticeSeen.PAUSED,),
         ),
         Scenario(
             "rpc-down",
@@ -150,6 +249,7 @@ SCENARIOS: dict[str, Scenario] = {
             _rpc_up,
             sources=("heartbeat", "alert"),
             alerts=("ArbRpcDown",),
+            notices=(NoticeSeen.PAUSED,),
         ),
         Scenario(
             "low-balance",
@@ -160,6 +260,8 @@ SCENARIOS: dict[str, Scenario] = {
             alerts=("ArbWalletBalanceLow",),
             no_pause=True,
             low_wallet="azuro",
+            notices=(NoticeSeen.FIRING,),
+            notice_severity=Severity.WARNING,
         ),
         Scenario(
             "heartbeat-dead",
@@ -169,6 +271,88 @@ SCENARIOS: dict[str, Scenario] = {
             _restart_heartbeat,
             sources=("deadman",),
             alerts=("ArbHeartbeatStale",),
+            notices=(NoticeSeen.PAUSED,),
+        ),
+        Scenario(
+            "rpc-blip",
+            f"SX Rollup RPC refuses every connection for {BLIP_S:g} s: no pause, no ArbRpcDown",
+            "infra",
+            _proxy("sx_rollup", down=True),
+            _proxy_reset("sx_rollup"),
+            no_pause=True,
+            forbidden_alerts=(AlertName.RPC_DOWN, AlertName.SEQUENCER_DOWN),
+            fault_s=BLIP_S,
+            watch=_past_detection(1),
+            probed="sx_rollup",
+            align_to_tick=True,
+        ),
+        Scenario(
+            "rpc-flaky",
+            f"{FLAKY_ERROR_RATE:.0%} of SX Rollup RPC requests fail (one in "
+            f"{1 / FLAKY_ERROR_RATE:.0f}) for {FLAKY_S:g} s: no pause",
+            "infra",
+            _proxy("sx_rollup", error_rate=FLAKY_ERROR_RATE, error_pattern="even"),
+            _proxy_reset("sx_rollup"),
+            no_pause=True,
+            forbidden_alerts=(AlertName.RPC_DOWN, AlertName.SEQUENCER_DOWN),
+            fault_s=FLAKY_S,
+            watch=_past_detection(0),
+            timeout_s=FLAKY_S + 60,
+            probed="sx_rollup",
+        ),
+        Scenario(
+            "sx-stall",
+            "SX Rollup stops making blocks while its RPC still answers: heartbeat and alert pause",
+            "infra",
+            _stall_sx,
+            _unstall_sx,
+            sources=("heartbeat", "alert"),
+            alerts=("ArbSequencerDown",),
+            notices=(NoticeSeen.PAUSED,),
+            detection="stall",
+        ),
+        Scenario(
+            "engine-metrics-gone",
+            "the engine is frozen (SIGSTOP): its exporter answers nothing; ArbEngineMetricsAbsent",
+            "infra",
+            _freeze_engine,
+            _thaw_engine,
+            alerts=(AlertName.ENGINE_METRICS_ABSENT,),
+            no_pause=True,
+            notices=(NoticeSeen.FIRING,),
+        ),
+        Scenario(
+            "infra-recovery",
+            f"SX Rollup RPC down for {OUTAGE_S:g} s, then back: paused, then resumed by itself",
+            "infra",
+            _proxy("sx_rollup", down=True),
+            _proxy_reset("sx_rollup"),
+            sources=("heartbeat", "alert"),
+            alerts=("ArbRpcDown",),
+            notices=(NoticeSeen.PAUSED, NoticeSeen.RESUMED_AUTOMATICALLY),
+            fault_s=OUTAGE_S,
+            then="auto_resume",
+        ),
+        Scenario(
+            "qos-latches",
+            "SX Bet accepts 4x slower, then heals: the QoS pause stays until an admin resumes",
+            "qos",
+            _knobs("sx", {"slow_accept": 4.0}),
+            _reset_knobs,
+            sources=("guard", "alert"),
+            alerts=("ArbAcceptTimeP95High",),
+            notices=(NoticeSeen.PAUSED,),
+            then="latch",
+        ),
+        Scenario(
+            "alerting-dead",
+            "Prometheus is stopped: the orchestrator notices ArbWatchdog is silent and says so",
+            "infra",
+            _stop_prometheus,
+            _start_prometheus,
+            no_pause=True,
+            notices=(NoticeSeen.PATH_SILENT,),
+            recovered=_alert_path_up,
         ),
     )
 }
@@ -244,30 +428,103 @@ def run_scenario(
     warm_timeout_s: float = 120.0,
     full_window: bool = False,
 ) -> ScenarioReport:
-    """Warm up, inject, watch until the expectation holds or time is up; return the report."""
+    """Warm up, inject, watch until the expectation holds or time is up; return the report.
+
+    A scenario with `fault_s` undoes its fault that long after the injection while it watches;
+    `then` adds a second phase after the pause (automatic resume, or a pause that must hold).
+    """
     wait_warm(stack, stop, warm_timeout_s, say, full_window=full_window)
+    say(f"timings: {settings_line(stack.config)}")
+    if scenario.align_to_tick:
+        _wait_for_tick(stack, stop)
     say(f"injecting {scenario.name}: {scenario.what}")
     injected = time.time()
     scenario.inject(stack)
     say(f"injected in {time.time() - injected:.3f} s; watching the orchestrator and Prometheus")
     seen = Observer(stack, after=injected)
-    deadline = time.monotonic() + scenario.timeout_s
+    follow = Followup()
+    proxy_before = _proxy_failures(stack, scenario.probed)
+    watch_s = scenario.watch(stack.config, scenario.fault_s or 0.0) if scenario.watch else 0.0
+    deadline = time.monotonic() + max(scenario.timeout_s, watch_s + 10)
     settled_at: float | None = None
     while not stop.is_set() and time.monotonic() < deadline:
         now = time.time()
         seen.poll(now)
+        _undo_when_due(stack, scenario, follow, injected, say)
         if scenario.no_pause and seen.pauses:
+            break
+        if any(seen.first_alert(a) is not None for a in scenario.forbidden_alerts):
             break
         if _expectation_met(stack, scenario, seen, injected):
             if not scenario.no_pause:
                 break
             settled_at = settled_at or time.monotonic()
-            if time.monotonic() - settled_at >= NO_PAUSE_HOLD_S:
+            held = time.monotonic() - settled_at >= NO_PAUSE_HOLD_S
+            if held and time.time() - injected >= watch_s:
                 break
         stop.wait(POLL_S)
     if stop.is_set():
         raise ScenarioAborted(f"stopped while watching {scenario.name}")
-    return _report(stack, scenario, seen, injected)
+    if scenario.then == "auto_resume" and seen.pauses:
+        _undo_at(stack, scenario, follow, injected + (scenario.fault_s or 0.0), say, stop)
+        watch_auto_resume(stack, seen, follow, injected=injected, stop=stop, say=say)
+    elif scenario.then == "latch" and seen.pauses:
+        _undo_now(stack, scenario, follow, say)
+        watch_latch(stack, seen, follow, alerts=scenario.alerts, stop=stop, say=say)
+    if stop.is_set():
+        raise ScenarioAborted(f"stopped while watching {scenario.name}")
+    proxied = _proxy_failures(stack, scenario.probed) - proxy_before
+    return _report(stack, scenario, seen, injected, follow, proxied)
+
+
+def _proxy_failures(stack: DemoStack, chain: str | None) -> int:
+    """Requests the fault proxy in front of `chain` failed on purpose so far (0 without one)."""
+    if chain is None or chain not in stack.proxies:
+        return 0
+    stats = stack.proxy(chain).stats
+    return stats.refused + stats.injected_errors + stats.stalled
+
+
+def _wait_for_tick(stack: DemoStack, stop: threading.Event, lead_s: float = 0.5) -> None:
+    """Return `lead_s` before the heartbeat's next tick (at once when it is unknown)."""
+    interval = stack.config.heartbeat.interval_s
+    log = stack.run.monitoring_dir / "heartbeat.log"
+    at = next_tick_at(log, interval, time.time() + lead_s)
+    if at is not None:
+        stop.wait(max(0.0, at - lead_s - time.time()))
+
+
+def _undo_when_due(
+    stack: DemoStack, scenario: Scenario, follow: Followup, injected: float, say: Say
+) -> None:
+    """Undo a timed fault once `fault_s` has passed since the injection."""
+    if scenario.fault_s is None or follow.restored_at is not None:
+        return
+    if time.time() - injected >= scenario.fault_s:
+        _undo_now(stack, scenario, follow, say)
+
+
+def _undo_at(
+    stack: DemoStack,
+    scenario: Scenario,
+    follow: Followup,
+    at: float,
+    say: Say,
+    stop: threading.Event,
+) -> None:
+    """Undo the fault at unix time `at` (at once when that has passed)."""
+    if follow.restored_at is not None:
+        return
+    stop.wait(max(0.0, at - time.time()))
+    _undo_now(stack, scenario, follow, say)
+
+
+def _undo_now(stack: DemoStack, scenario: Scenario, follow: Followup, say: Say) -> None:
+    if follow.restored_at is not None:
+        return
+    scenario.restore(stack)
+    follow.restored_at = time.time()
+    say(f"fault of {scenario.name} undone")
 
 
 def _expectation_met(stack: DemoStack, scenario: Scenario, seen: Observer, after: float) -> bool:
@@ -280,11 +537,30 @@ def _expectation_met(stack: DemoStack, scenario: Scenario, seen: Observer, after
         lows = balance_events(log, "low", after)
         if not any(r.get("wallet") == scenario.low_wallet for r in lows):
             return False
-    return True
+    kinds = {n.kind for n in notices(stack.notifications(after))}
+    # the second phase of `then` waits for its own notices (e.g. the automatic resume)
+    wanted = [k for k in required_notices(stack, scenario) if k in FIRST_PHASE_NOTICES]
+    return all(k in kinds for k in wanted)
+
+
+FIRST_PHASE_NOTICES = frozenset(
+    {NoticeSeen.PAUSED, NoticeSeen.FIRING, NoticeSeen.PATH_SILENT, NoticeSeen.DIRECT}
+)
+
+
+def required_notices(stack: DemoStack, scenario: Scenario) -> tuple[NoticeSeen, ...]:
+    """The scenario's notices, less an alert notice its severity is not routed to any channel."""
+    routed = bool(stack.config.alerting.notify_tags(scenario.notice_severity))
+    return tuple(k for k in scenario.notices if k is not NoticeSeen.FIRING or routed)
 
 
 def _report(
-    stack: DemoStack, scenario: Scenario, seen: Observer, injected: float
+    stack: DemoStack,
+    scenario: Scenario,
+    seen: Observer,
+    injected: float,
+    follow: Followup,
+    proxied: int,
 ) -> ScenarioReport:
     now = time.time()
     breaches = []
@@ -295,7 +571,7 @@ def _report(
         breaches = first_breaches(events, stack.config.exec, after=injected, until=now)
         breach_at = breaches[0].at if breaches else None
     elif scenario.kind == "balance":
-        breach_at = None
+        breach_at = injected
     lows = []
     if scenario.low_wallet is not None:
         log = stack.run.monitoring_dir / "balance_watcher.log"
@@ -304,6 +580,19 @@ def _report(
             for r in balance_events(log, "low", injected)
             if r.get("wallet") == scenario.low_wallet
         ]
+    attempts = None
+    if scenario.probed is not None:
+        log = stack.run.monitoring_dir / "heartbeat.log"
+        seen_attempts = probe_attempts(log, scenario.probed, injected)
+        failed = sum(1 for _, ok in seen_attempts if not ok)
+        attempts = Attempts(
+            scenario.probed,
+            len(seen_attempts),
+            failed,
+            longest_failing_run(seen_attempts),
+            proxied,
+            must_meet=scenario.align_to_tick,
+        )
     return ScenarioReport.judge(
         scenario_name=scenario.name,
         what=scenario.what,
@@ -317,7 +606,13 @@ def _report(
         no_pause=scenario.no_pause,
         low_events=lows,
         low_wallet=scenario.low_wallet,
-        targets=Targets.of(stack.config),
+        targets=Targets.of(stack.config, scenario.detection),
+        forbidden_alerts=scenario.forbidden_alerts,
+        required_notices=required_notices(stack, scenario),
+        notices=notices(stack.notifications(injected)),
+        followup=follow,
+        settings=settings_line(stack.config) if scenario.kind == "infra" else "",
+        attempts=attempts,
     )
 
 
@@ -336,6 +631,9 @@ def recover(
     say(f"restored after {scenario.name}; waiting for {what}every automatic reason to clear")
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline and not stop.is_set():
+        if scenario.recovered is not None and not _quietly(scenario.recovered, stack):
+            stop.wait(0.5)
+            continue
         status = stack.status()
         if not status.paused:
             return
@@ -355,9 +653,9 @@ def recover(
     )
 
 
-def window_empty(stack: DemoStack) -> bool:
-    """True when the guard's QoS window holds no submission and no result on any venue."""
-    guard = (stack.engine_status() or {}).get("guard") or {}
-    return bool(guard) and all(
-        w.get("submitted", 0) == 0 and w.get("results", 0) == 0 for w in guard.values()
-    )
+def _quietly(check: Callable[[DemoStack], bool], stack: DemoStack) -> bool:
+    """`check(stack)`, False while what it reads does not answer."""
+    try:
+        return check(stack)
+    except Exception:  # the orchestrator restarting or slow: not recovered yet
+        return False

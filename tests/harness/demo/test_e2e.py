@@ -13,59 +13,27 @@ import json
 import os
 import signal
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from arbqos.clock import SystemClock
-from arbqos.config import load_config
 from arbqos_harness.demo.children import group_alive, pid_alive
 from arbqos_harness.demo.evidence import FILES, collect_evidence
-from arbqos_harness.demo.runconfig import DemoTuning
-from arbqos_harness.demo.scenarios import SCENARIOS, recover, run_scenario
+from arbqos_harness.demo.notices import NoticeSeen
+from arbqos_harness.demo.scenarios import SCENARIOS, recover
 from arbqos_harness.demo.session import supervise
-from arbqos_harness.demo.stack import DemoStack, StackOptions
-from arbqos_harness.demo.verdict import ScenarioReport
-from tests.conftest import REPO_ROOT
+from arbqos_harness.demo.stack import DemoStack
+from tests.harness.demo.scenario_runs import NO_STOP, reasons, run
 from tests.support.wait import eventually
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(240)]
-WINDOW_S = 20
-NO_STOP = threading.Event()
 
 
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoStack]:
-    """The whole stack, started once for this module from the committed config."""
-    base = load_config(REPO_ROOT / "config", {}, ()).config
-    options = StackOptions(
-        tuning=DemoTuning(qos_window_s=WINDOW_S),
-        runs_dir=tmp_path_factory.mktemp("runs"),
-        prefix="e2e",
-    )
-    running = DemoStack(base, options, out=io.StringIO(), env=os.environ).start()
-    yield running
-    running.stop()
-
-
-def run(stack: DemoStack, name: str) -> ScenarioReport:
-    """Run one scenario; the report's lines go to the captured output for failures."""
-    report = run_scenario(stack, SCENARIOS[name], say=print, stop=NO_STOP, warm_timeout_s=90)
-    print("\n".join(report.lines()))
-    return report
-
-
-def reasons(report: ScenarioReport) -> dict[str, str]:
-    """source -> reason name of the first pause of each source."""
-    found: dict[str, str] = {}
-    for pause in report.pauses:
-        found.setdefault(pause.source, pause.name)
-    return found
-
-
-def test_slow_accepts_pause_through_the_guard_first_then_the_alert(stack: DemoStack) -> None:
-    report = run(stack, "slow-accept")
+def test_slow_accepts_pause_guard_first_then_alert_and_the_pause_latches(
+    stack: DemoStack,
+) -> None:
+    report = run(stack, "qos-latches")
     try:
         assert reasons(report) == {
             "guard": "ArbAcceptTimeP95High",
@@ -77,11 +45,19 @@ def test_slow_accepts_pause_through_the_guard_first_then_the_alert(stack: DemoSt
         assert report.breaches[0].venue == "sx"
         assert report.breaches[0].value > 1.2
         assert 0 <= report.latencies["guard"] < 1.0
+        assert 0 <= report.latencies["notify"] < 5.0
+        # the window emptied and the alert resolved, and trading still waits for a person
+        follow = report.followup
+        assert follow.recovered_at is not None and follow.held_until is not None
+        orch = stack.config.orchestrator
+        assert follow.held_until - follow.recovered_at >= orch.infra_resume_after_s
+        assert "admin" in follow.waiting_for
         assert report.ok, report.problems
         engine = stack.engine_status() or {}
         assert engine["trading_allowed"] is False
+        assert stack.status().state == "paused"
     finally:
-        recover(stack, SCENARIOS["slow-accept"], stop=NO_STOP, timeout_s=90, say=print)
+        recover(stack, SCENARIOS["qos-latches"], stop=NO_STOP, timeout_s=90, say=print)
     assert stack.status().state == "running"
 
 
@@ -109,6 +85,10 @@ def test_low_balance_alerts_and_never_pauses(stack: DemoStack) -> None:
     try:
         assert report.pauses == []
         assert report.ok, report.problems
+        # a warning reaches the sink through Prometheus, Alertmanager and the orchestrator
+        # (the smaller bank may also push the azuro stake above its cap: a second warning)
+        warnings = [n.headline for n in report.notices if n.kind is NoticeSeen.FIRING]
+        assert any("azuro wallet below 15 USD" in w for w in warnings), warnings
         firing = [
             a
             for a in stack.prom.firing_alerts()
