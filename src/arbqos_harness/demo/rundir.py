@@ -135,12 +135,17 @@ class RunDir:
     def write_tokens(self) -> Tokens:
         """Generate distinct admin and pause tokens and write them with mode 0600."""
         admin, pause = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
-        files = {"admin_token": admin, "pause_token": pause}
-        for name, value in files.items():
-            path = self.secrets_dir / name
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                handle.write(value + "\n")
         return Tokens(
-            admin, pause, self.secrets_dir / "admin_token", self.secrets_dir / "pause_token"
+            admin,
+            pause,
+            self.write_secret("admin_token", admin + "\n"),
+            self.write_secret("pause_token", pause + "\n"),
         )
+
+    def write_secret(self, name: str, text: str) -> Path:
+        """Create `secrets/<name>` with mode 0600 (never over an existing file); return it."""
+        path = self.secrets_dir / name
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        return path

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import sys
 import threading
 import time
@@ -397,11 +396,10 @@ class DemoStack:
             proxy = RpcProxy(chains.rpc_url(chain), seed=self.options.seed + index)
             self.proxies[chain] = proxy.start()
         self.sink = NotificationSink(log_path=self.run.notifications_log).start()
-        # one channel, every severity ("all" is in the default routing tags)
-        channel = f"demo={self.sink.apprise_url('/notify')}\n"
-        fd = os.open(self.run.notify_urls_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(channel)
+        # one channel tagged `demo`: it gets every severity routed to `all` channels
+        self.run.write_secret(
+            self.run.notify_urls_file.name, f"demo={self.sink.apprise_url('/notify')}\n"
+        )
 
     def _write_config(self) -> None:
         chains = self._chains()
