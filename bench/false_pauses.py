@@ -197,9 +197,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.disable(logging.WARNING)  # thousands of confirmed-down and pause lines otherwise
     config = ArbqosConfig()
     hb, orch = config.heartbeat, config.orchestrator
-    detect_bound = (
-        hb.interval_s + (hb.failure_threshold - 1) * hb.retry_interval_s + (hb.probe_timeout_s)
-    )
+    detect_bound = hb.down_within_s()
     resume_bound = orch.infra_resume_after_s + hb.interval_s
     work = Path("/dev/shm") if Path("/dev/shm").is_dir() else Path(tempfile.gettempdir())
     started = time.monotonic()

@@ -291,6 +291,15 @@ class HeartbeatConfig(Section):
             )
         return value
 
+    def down_within_s(self) -> float:
+        """Longest time from a target failing to the heartbeat reporting it down (confirmed).
+
+        The failure meets the next tick at the latest, then `failure_threshold - 1` retries
+        follow `retry_interval_s` apart, the last one taking up to `probe_timeout_s`.
+        """
+        retries_s = (self.failure_threshold - 1) * self.retry_interval_s
+        return self.interval_s + retries_s + self.probe_timeout_s
+
     @field_validator("retry_interval_s")
     @classmethod
     def _retries_fit(cls, value: float, info: ValidationInfo) -> float:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -80,6 +81,6 @@ def notices(records: list[SinkRecord]) -> list[Notice]:
     return [Notice(r.received_at.timestamp(), classify(r), headline(r)) for r in records]
 
 
-def first_notice(found: list[Notice], kind: NoticeSeen) -> Notice | None:
+def first_notice(found: Iterable[Notice], kind: NoticeSeen) -> Notice | None:
     """The earliest notice of `kind`."""
     return next((n for n in found if n.kind is kind), None)

@@ -146,10 +146,10 @@ def balance_events(log: Path, event: str, after: float) -> list[dict[str, Any]]:
     return found
 
 
-def _records(log: Path) -> list[dict[str, Any]]:
-    """The JSON lines of a service log (unreadable lines skipped)."""
+def _records(log: Path, last: int | None = None) -> list[dict[str, Any]]:
+    """The JSON lines of a service log, or its `last` lines only (unreadable lines skipped)."""
     try:
-        lines = log.read_text(encoding="utf-8", errors="replace").splitlines()
+        lines = log.read_text(encoding="utf-8", errors="replace").splitlines()[-(last or 0) :]
     except OSError:
         return []
     found = []
@@ -195,7 +195,7 @@ def longest_failing_run(attempts: list[tuple[float, bool]]) -> int:
 
 def next_tick_at(log: Path, interval_s: float, now: float) -> float | None:
     """Unix time of the heartbeat's next scheduled tick after `now` (None before its first)."""
-    scheduled = [r.get("scheduled_ts") for r in _records(log)[-50:] if r.get("event") == "tick"]
+    scheduled = [r.get("scheduled_ts") for r in _records(log, last=50) if r.get("event") == "tick"]
     if not scheduled or not isinstance(scheduled[-1], str):
         return None
     at = parse_ts(scheduled[-1]).timestamp()

@@ -55,6 +55,10 @@ FLAKY_ERROR_RATE = 0.02
 BLIP_S = 4.0
 FLAKY_S = 180.0
 OUTAGE_S = 20.0
+FIRST_PHASE_NOTICES = frozenset(
+    {NoticeSeen.PAUSED, NoticeSeen.FIRING, NoticeSeen.PATH_SILENT, NoticeSeen.DIRECT}
+)
+"""Notices the first phase waits for; a `then` phase waits for its own (the resume)."""
 Watch = Callable[[ArbqosConfig, float], float]
 """How long a no-pause scenario watches, from the injection: f(config, fault_s)."""
 
@@ -95,8 +99,9 @@ class Scenario:
     recovered: Callable[[DemoStack], bool] | None = None
     """After restoring, wait for this too before resuming (e.g. the alert path is back)."""
     probed: str | None = None
-    """The heartbeat target the fault hits: at least one of its attempts must fail, else the
-    scenario proved nothing (its report counts the attempts and the longest failing run)."""
+    """The chain the fault hits: its proxy must fail at least one request (with `align_to_tick`,
+    a heartbeat attempt must fail too), else the scenario proved nothing; the report counts
+    the heartbeat's attempts and its longest failing run."""
     align_to_tick: bool = False
     """Inject just before a heartbeat tick, so that a short fault meets an attempt."""
 
@@ -498,9 +503,7 @@ def _undo_when_due(
     stack: DemoStack, scenario: Scenario, follow: Followup, injected: float, say: Say
 ) -> None:
     """Undo a timed fault once `fault_s` has passed since the injection."""
-    if scenario.fault_s is None or follow.restored_at is not None:
-        return
-    if time.time() - injected >= scenario.fault_s:
+    if scenario.fault_s is not None and time.time() - injected >= scenario.fault_s:
         _undo_now(stack, scenario, follow, say)
 
 
@@ -513,13 +516,13 @@ def _undo_at(
     stop: threading.Event,
 ) -> None:
     """Undo the fault at unix time `at` (at once when that has passed)."""
-    if follow.restored_at is not None:
-        return
-    stop.wait(max(0.0, at - time.time()))
+    if follow.restored_at is None:
+        stop.wait(max(0.0, at - time.time()))
     _undo_now(stack, scenario, follow, say)
 
 
 def _undo_now(stack: DemoStack, scenario: Scenario, follow: Followup, say: Say) -> None:
+    """Undo the fault once (later calls do nothing) and note when."""
     if follow.restored_at is not None:
         return
     scenario.restore(stack)
@@ -538,14 +541,8 @@ def _expectation_met(stack: DemoStack, scenario: Scenario, seen: Observer, after
         if not any(r.get("wallet") == scenario.low_wallet for r in lows):
             return False
     kinds = {n.kind for n in notices(stack.notifications(after))}
-    # the second phase of `then` waits for its own notices (e.g. the automatic resume)
     wanted = [k for k in required_notices(stack, scenario) if k in FIRST_PHASE_NOTICES]
     return all(k in kinds for k in wanted)
-
-
-FIRST_PHASE_NOTICES = frozenset(
-    {NoticeSeen.PAUSED, NoticeSeen.FIRING, NoticeSeen.PATH_SILENT, NoticeSeen.DIRECT}
-)
 
 
 def required_notices(stack: DemoStack, scenario: Scenario) -> tuple[NoticeSeen, ...]:

@@ -51,8 +51,7 @@ class Targets:
         """
         hb = config.heartbeat
         window = config.orchestrator.deadman_intervals * hb.interval_s
-        confirm_s = (hb.failure_threshold - 1) * hb.retry_interval_s
-        heartbeat = hb.interval_s + confirm_s + hb.probe_timeout_s
+        heartbeat = hb.down_within_s()
         alert = ALERT_PATH_TARGET_S
         if detection == "stall":
             heartbeat += hb.sx_stall_probes * hb.interval_s
@@ -97,11 +96,14 @@ class Attempts:
     def problem(self) -> str | None:
         """Why this run proves nothing (the fault reached no one), or None."""
         if self.proxy_failures == 0:
-            return f"the fault proxy failed no request to {self.target}: this run proves nothing"
+            return (
+                f"the fault proxy failed no request to {self.target}: this run proves nothing "
+                "(run the scenario again)"
+            )
         if self.must_meet and self.failed == 0:
             return (
                 f"no heartbeat attempt at {self.target} met the fault ({self.total} attempts): "
-                "this run proves nothing"
+                "this run proves nothing (run the scenario again)"
             )
         return None
 
@@ -202,13 +204,13 @@ class ScenarioReport:
             if observer.first_alert(name) is not None:
                 problems.append(f"alert {name} fired although this fault must not raise it")
         for wanted in required_notices:
-            if first_notice(list(notices), wanted) is None:
+            if first_notice(notices, wanted) is None:
                 problems.append(f"no {wanted} notification reached the sink")
-        paused_notice = first_notice(list(notices), NoticeSeen.PAUSED)
+        paused_notice = first_notice(notices, NoticeSeen.PAUSED)
         first_pause = min(observer.pauses.values(), key=lambda p: p.since, default=None)
         if paused_notice is not None and first_pause is not None:
             latencies["notify"] = paused_notice.at - first_pause.since
-        firing = first_notice(list(notices), NoticeSeen.FIRING)
+        firing = first_notice(notices, NoticeSeen.FIRING)
         if firing is not None and breach_at is not None:
             latencies["alert_notice"] = firing.at - breach_at
         if follow.resumed_at is not None and follow.restored_at is not None:
